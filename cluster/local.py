@@ -1,0 +1,62 @@
+"""`make run`: the whole platform on one machine with embedded defaults.
+
+Starts what is not configured (PostgreSQL when DATABASE_URL is unset), applies migrations and serves the
+API. Everything it starts stops with it (Ctrl-C or `make stop`); data stays under SL_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+import uvicorn
+
+from cluster.postgres import create_database, start_embedded_postgres
+from core.settings import get_settings
+from db.migrate import upgrade
+from platform_api.logs import configure_logging
+
+log = logging.getLogger("cluster.local")
+DATABASE_NAME = "style_license"
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.app.log_level)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    data_dir = settings.app.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = data_dir / "run.pid"
+    pid_file.write_text(str(os.getpid()))
+    # `make stop` sends SIGTERM; leave through the same path as Ctrl-C so every atexit cleanup runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    postgres = None
+    try:
+        if not settings.database.url:
+            postgres = start_embedded_postgres(data_dir / "postgres")
+            database_url = create_database(postgres.get_uri(), DATABASE_NAME)
+            os.environ["DATABASE_URL"] = database_url
+            settings.database.url = database_url
+            log.info("embedded PostgreSQL running", extra={"database_url": database_url})
+        upgrade(settings.database.url)
+        url = f"http://{'localhost' if settings.app.host in ('127.0.0.1', '0.0.0.0') else settings.app.host}:{settings.app.port}"
+        print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n  Stop: Ctrl-C or `make stop`\n", flush=True)
+        uvicorn.run(
+            "platform_api.app:create_app",
+            factory=True,
+            host=settings.app.host,
+            port=settings.app.port,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if postgres is not None:
+            postgres.cleanup()
+        pid_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The response envelope of spec §6.1.3 and the schema bases every domain builds on."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from platform_api import errors
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    success: Literal[True] = True
+    data: T
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["INSUFFICIENT_TOKENS"])
+    message: str = Field(examples=["Not enough tokens."])
+    details: dict[str, Any] = Field(default_factory=dict, examples=[{"required": 100, "available": 50}])
+    request_id: str | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    success: Literal[False] = False
+    error: ErrorBody
+
+
+class Page(BaseModel, Generic[T]):
+    results: list[T]
+    next_cursor: str | None
+    has_more: bool
+
+
+class WriteModel(BaseModel):
+    """Base for request bodies: unknown fields are refused, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def ok(data: T) -> Envelope[T]:
+    return Envelope[Any](data=data)
+
+
+def error_responses(*codes: errors.ErrorCode) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the given codes, grouped by status."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(code.status, []).append(code.code)
+    return {
+        status: {"model": ErrorEnvelope, "description": ", ".join(sorted(names))}
+        for status, names in sorted(by_status.items())
+    }
+
+
+# Declared on every route: any request can be malformed, rate limited or meet a server fault.
+COMMON_ERROR_RESPONSES = error_responses(
+    errors.BAD_REQUEST,
+    errors.VALIDATION_ERROR,
+    errors.PAYLOAD_TOO_LARGE,
+    errors.RATE_LIMITED,
+    errors.INTERNAL_ERROR,
+)

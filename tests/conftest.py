@@ -1,0 +1,105 @@
+"""Test harness: a real PostgreSQL (this machine's server when it answers, an embedded one otherwise),
+a fresh database per test session with the migrations applied, and a clean database for every test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from cluster.postgres import create_database, drop_database, server_answers, start_embedded_postgres
+from core.settings import AppSettings, AuthSettings, DatabaseSettings, Environment, LimitSettings, Settings
+from db.base import Base
+from db.engine import create_sync_engine
+from db.migrate import upgrade
+from platform_api.app import create_app
+
+LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A URL of a PostgreSQL server the tests may create databases on."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield configured
+    elif server_answers(LOCAL_SERVER_URL):
+        yield LOCAL_SERVER_URL
+    else:
+        with tempfile.TemporaryDirectory(prefix="sl-test-pg-") as data_dir:
+            server = start_embedded_postgres(Path(data_dir))
+            yield server.get_uri()
+            server.cleanup()
+
+
+def _fresh_database(server_url: str, purpose: str) -> tuple[str, str]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"sl_test_{purpose}_{worker}_{secrets.token_hex(4)}"
+    return name, create_database(server_url, name, exist_ok=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A database for this test session, migrated to head."""
+    name, url = _fresh_database(postgres_server_url, "suite")
+    upgrade(url)
+    yield url
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def empty_database_url(postgres_server_url: str) -> Iterator[str]:
+    """A database with nothing in it, for migration tests."""
+    name, url = _fresh_database(postgres_server_url, "empty")
+    yield url
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="session")
+def sync_engine(database_url: str) -> Iterator[Engine]:
+    engine = create_sync_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.schema}"."{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clean_database(sync_engine: Engine) -> Iterator[None]:
+    """Tests commit for real (the API does); every table is emptied afterwards."""
+    yield
+    _truncate_all(sync_engine)
+
+
+@pytest.fixture
+def db(sync_engine: Engine, clean_database: None) -> Iterator[Session]:
+    """A plain session for arranging data and checking results; commit what the API must see."""
+    with Session(sync_engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        app=AppSettings(env=Environment.test, log_level="WARNING"),
+        database=DatabaseSettings(url=database_url),
+        auth=AuthSettings(),
+        limits=LimitSettings(enabled=False),
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, clean_database: None) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -1,0 +1,45 @@
+"""Rows for tests, with sensible defaults; pass keyword overrides for what a test cares about."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy.orm import Session
+
+from db.models import Artist, Style, User
+
+_sequence = itertools.count(1)
+
+
+def make_user(db: Session, **overrides) -> User:
+    n = next(_sequence)
+    values = {"email": f"user{n}@example.com", "username": f"user{n}", "token_balance": 0} | overrides
+    user = User(**values)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def make_artist(db: Session, *, user: User | None = None, **overrides) -> Artist:
+    user = user or make_user(db, role="artist")
+    user.role = "artist"
+    values = {"artist_name": f"Artist {user.id}", "verified_email": user.email} | overrides
+    artist = Artist(user_id=user.id, **values)
+    db.add(artist)
+    db.flush()
+    return artist
+
+
+def make_style(db: Session, *, artist: Artist | None = None, **overrides) -> Style:
+    artist = artist or make_artist(db)
+    title = overrides.pop("title", f"Style {next(_sequence)}")
+    values = {
+        "title": title,
+        "trigger_tag": title.lower(),
+        "description": "",
+        "generation_cost_tokens": 10,
+    } | overrides
+    style = Style(artist_id=artist.id, **values)
+    db.add(style)
+    db.flush()
+    return style

@@ -1,0 +1,85 @@
+"""`make run` on embedded defaults: no DATABASE_URL, no other service; the data survives a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from cluster.postgres import libpq_url
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Launch:
+    def __init__(self, data_dir: Path, port: int):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
+        env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development"}
+        self.port = port
+        self.log = data_dir.parent / f"launch-{port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cluster.local"], cwd=REPO, env=env,
+            stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 90) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2)
+                if response.status_code == 200:
+                    return response.json()
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("not ready in time:\n" + self.log.read_text())
+
+    def database_url(self) -> str:
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{") and "database_url" in line:
+                return json.loads(line)["database_url"]
+        raise AssertionError("the launcher did not say where PostgreSQL is")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=30) == 0, self.log.read_text()
+
+
+def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    first = Launch(data_dir, _free_port())
+    try:
+        assert first.wait_ready()["data"] == {"status": "ready", "database": "ok"}
+        assert "Style License is running: http://localhost:" in first.log.read_text()
+        with psycopg.connect(libpq_url(first.database_url()), autocommit=True) as connection:
+            connection.execute(
+                "INSERT INTO auth.users (email, username) VALUES ('kept@example.com', 'kept_user')"
+            )
+    finally:
+        first.stop()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was left running"
+    assert not (data_dir / "run.pid").exists()
+
+    second = Launch(data_dir, _free_port())
+    try:
+        second.wait_ready()
+        with psycopg.connect(libpq_url(second.database_url())) as connection:
+            rows = connection.execute("SELECT username FROM auth.users").fetchall()
+        assert rows == [("kept_user",)]
+    finally:
+        second.stop()
