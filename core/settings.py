@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-secret-key-change-me"
 DEV_INTERNAL_API_TOKEN = "dev-internal-token-change-me"
+DEV_STORAGE_URL_SIGNING_KEY = "dev-storage-url-signing-key-change-me"
+DEV_WATERMARK_KEY = "dev-watermark-key-change-me"
 
 
 class Environment(StrEnum):
@@ -69,6 +71,38 @@ class StorageSettings(_Section):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     presigned_url_ttl_seconds: int = 3600
+    # Where public objects are served from without a signature (a CDN or a bucket policy on `public/`).
+    # Unset: public objects get presigned URLs too.
+    s3_public_base_url: str | None = None
+    # The local backend's URLs: the API serves them under this path; private ones carry an HMAC signature.
+    local_url_prefix: str = "/media"
+    url_signing_key: str = DEV_STORAGE_URL_SIGNING_KEY
+
+
+class GeneratedImageFormat(StrEnum):
+    png = "png"
+    jpeg = "jpeg"
+
+
+class ProvenanceSettings(_Section):
+    """What signs generated images (C2PA certificate, watermark key) and what they say about themselves."""
+
+    model_config = SettingsConfigDict(env_prefix="SL_PROVENANCE_", env_file=".env", extra="ignore")
+
+    platform_name: str = "Style License"
+    licence_text: str = (
+        "Generated with a licensed artist style on Style License. The artist keeps all rights to the style; "
+        "use of this image is governed by the Style License terms."
+    )
+    generated_image_format: GeneratedImageFormat = GeneratedImageFormat.png
+    # PEM files. Unset outside production: a development CA and signing certificate are generated on first
+    # run under SL_DATA_DIR/c2pa and trusted by this platform's verifier only.
+    c2pa_certificate_chain_path: Path | None = None  # the signing certificate first, then its intermediates
+    c2pa_private_key_path: Path | None = None
+    c2pa_trust_anchors_path: Path | None = None  # roots whose signatures verify as "trusted"
+    c2pa_timestamp_url: str | None = None
+    # Keys the invisible watermark: changing it makes earlier watermarks unreadable.
+    watermark_key: str = DEV_WATERMARK_KEY
 
 
 class RaySettings(_Section):
@@ -118,6 +152,7 @@ class LimitSettings(_Section):
 
     # Unset: limits are counted in process memory (one API process only).
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    key_prefix: str = "sl-limits"
     enabled: bool = True
     sign_in: str = "5/5 minutes"
     generation: str = "6/minute"
@@ -133,6 +168,7 @@ class Settings(BaseSettings):
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
@@ -152,12 +188,16 @@ class Settings(BaseSettings):
         return self
 
 
+def _is_weak_secret(value: str, development_default: str) -> bool:
+    return value == development_default or len(value) < 32
+
+
 def unsafe_production_settings(settings: Settings) -> list[str]:
     """What would make a production deployment unsafe; empty when it is fine."""
     problems = []
-    if settings.app.secret_key == DEV_SECRET_KEY or len(settings.app.secret_key) < 32:
+    if _is_weak_secret(settings.app.secret_key, DEV_SECRET_KEY):
         problems.append("SL_SECRET_KEY must be set to a random value of at least 32 characters")
-    if settings.auth.internal_api_token == DEV_INTERNAL_API_TOKEN or len(settings.auth.internal_api_token) < 32:
+    if _is_weak_secret(settings.auth.internal_api_token, DEV_INTERNAL_API_TOKEN):
         problems.append("INTERNAL_API_TOKEN must be set to a random value of at least 32 characters")
     if settings.auth.dev_login:
         problems.append("SL_AUTH_DEV_LOGIN must be false")
@@ -167,6 +207,19 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         problems.append("SL_PAYMENTS_PROVIDER must be toss")
     if not settings.database.url:
         problems.append("DATABASE_URL must point at a managed PostgreSQL")
+    storage = settings.storage
+    local_urls_signed_weakly = _is_weak_secret(storage.url_signing_key, DEV_STORAGE_URL_SIGNING_KEY)
+    if storage.backend is StorageBackend.local and local_urls_signed_weakly:
+        problems.append("SL_STORAGE_URL_SIGNING_KEY must be set to a random value of at least 32 characters")
+    provenance = settings.provenance
+    if not (provenance.c2pa_certificate_chain_path and provenance.c2pa_private_key_path
+            and provenance.c2pa_trust_anchors_path):
+        problems.append(
+            "SL_PROVENANCE_C2PA_CERTIFICATE_CHAIN_PATH, SL_PROVENANCE_C2PA_PRIVATE_KEY_PATH and "
+            "SL_PROVENANCE_C2PA_TRUST_ANCHORS_PATH must point at the platform's signing certificate"
+        )
+    if _is_weak_secret(provenance.watermark_key, DEV_WATERMARK_KEY):
+        problems.append("SL_PROVENANCE_WATERMARK_KEY must be set to a random value of at least 32 characters")
     return problems
 
 

@@ -6,16 +6,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.sessions import SessionMiddleware
 
 from core.settings import Settings, get_settings
+from core.storage import create_object_store
 from db.engine import create_api_engine, create_session_factory
+from platform_api.auth.google import OAUTH_STATE_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS, google_client
+from platform_api.auth.router import router as auth_router
 from platform_api.envelope import COMMON_ERROR_RESPONSES
 from platform_api.exception_handlers import register_exception_handlers
 from platform_api.health.router import router as health_router
 from platform_api.logs import configure_logging
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from platform_api.rate_limit import RateLimiter, limit_by_caller
+from platform_api.security_headers import SecurityHeadersMiddleware
+from platform_api.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
 
@@ -27,7 +34,9 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _api_v1_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERROR_RESPONSES)
+    router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERROR_RESPONSES, dependencies=[Depends(limit_by_caller)])
+    for domain in (auth_router, users_router):
+        router.include_router(domain)
     return router
 
 
@@ -54,12 +63,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_ERROR_RESPONSES,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.limits)
+    app.state.google = google_client(settings)
+    app.state.object_store = create_object_store(settings.storage)
     register_exception_handlers(app)
+    # Holds only the OAuth state, nonce and PKCE verifier between the redirect to Google and the callback.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.app.secret_key,
+        session_cookie=OAUTH_STATE_COOKIE,
+        max_age=OAUTH_STATE_MAX_AGE_SECONDS,
+        same_site="lax",
+        https_only=settings.auth.session_cookie_secure,
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         json_limit=settings.app.max_json_body_bytes,
         multipart_limit=settings.app.max_multipart_body_bytes,
     )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     app.include_router(_api_v1_router())

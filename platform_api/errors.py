@@ -62,6 +62,23 @@ CSRF_FAILED = ErrorCode(
     "CSRF_FAILED", 403, "The security token is missing or invalid. Reload the page.", "보안 토큰이 없거나 올바르지 않습니다. 페이지를 새로고침해 주세요."
 )
 
+SIGN_IN_FAILED = ErrorCode(
+    "SIGN_IN_FAILED", 400, "Sign-in could not be completed. Please try again.", "로그인을 완료할 수 없습니다. 다시 시도해 주세요."
+)
+EMAIL_NOT_VERIFIED = ErrorCode(
+    "EMAIL_NOT_VERIFIED", 403, "Your Google account's email is not verified.", "Google 계정의 이메일이 인증되지 않았습니다."
+)
+ACCOUNT_DEACTIVATED = ErrorCode(
+    "ACCOUNT_DEACTIVATED", 403, "This account has been deactivated.", "비활성화된 계정입니다."
+)
+SIGN_IN_UNAVAILABLE = ErrorCode(
+    "SIGN_IN_UNAVAILABLE", 503, "Google sign-in is not configured.", "Google 로그인이 설정되지 않았습니다."
+)
+
+# Accounts
+USERNAME_TAKEN = ErrorCode("USERNAME_TAKEN", 409, "This username is taken.", "이미 사용 중인 사용자 이름입니다.")
+ALREADY_ARTIST = ErrorCode("ALREADY_ARTIST", 409, "You are already an artist.", "이미 작가입니다.")
+
 # Tokens and payments
 INSUFFICIENT_TOKENS = ErrorCode("INSUFFICIENT_TOKENS", 402, "Not enough tokens.", "토큰 잔액이 부족합니다.")
 PAYMENT_FAILED = ErrorCode("PAYMENT_FAILED", 402, "The payment failed.", "결제에 실패했습니다.")

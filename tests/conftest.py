@@ -15,7 +15,15 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from cluster.postgres import create_database, drop_database, server_answers, start_embedded_postgres
-from core.settings import AppSettings, AuthSettings, DatabaseSettings, Environment, LimitSettings, Settings
+from core.settings import (
+    AppSettings,
+    AuthSettings,
+    DatabaseSettings,
+    Environment,
+    LimitSettings,
+    Settings,
+    StorageSettings,
+)
 from db.base import Base
 from db.engine import create_sync_engine
 from db.migrate import upgrade
@@ -90,10 +98,11 @@ def db(sync_engine: Engine, clean_database: None) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        app=AppSettings(env=Environment.test, log_level="WARNING"),
+        app=AppSettings(env=Environment.test, log_level="WARNING", data_dir=tmp_path / "data"),
         database=DatabaseSettings(url=database_url),
+        storage=StorageSettings(local_dir=tmp_path / "objects"),
         auth=AuthSettings(),
         limits=LimitSettings(enabled=False),
     )
@@ -103,3 +112,4 @@ def settings(database_url: str) -> Settings:
 def client(settings: Settings, clean_database: None) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+

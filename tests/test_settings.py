@@ -15,18 +15,9 @@ from core.settings import (
     Settings,
     get_settings,
 )
+from tests.helpers import production_settings
 
 STRONG = "x" * 48
-
-
-def _production(**sections) -> Settings:
-    values = {
-        "app": AppSettings(env=Environment.production, secret_key=STRONG),
-        "database": DatabaseSettings(url="postgresql://db.internal/style_license"),
-        "auth": AuthSettings(dev_login=False, session_cookie_secure=True, internal_api_token=STRONG),
-        "payments": PaymentSettings(provider=PaymentProvider.toss),
-    } | sections
-    return Settings(**values)
 
 
 def test_development_defaults_need_nothing_configured(monkeypatch):
@@ -56,7 +47,7 @@ def test_get_settings_is_shared():
 
 
 def test_safe_production_settings_are_accepted():
-    assert _production().is_production
+    assert production_settings().is_production
 
 
 @pytest.mark.parametrize(
@@ -72,4 +63,4 @@ def test_safe_production_settings_are_accepted():
 )
 def test_production_refuses_unsafe_defaults(override, complaint):
     with pytest.raises(ValidationError, match=complaint):
-        _production(**override)
+        production_settings(**override)

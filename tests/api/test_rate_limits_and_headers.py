@@ -1,0 +1,97 @@
+"""Rate limits of spec §6.11 (in memory and in Redis) and the security headers of §10.5."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from core.settings import LimitSettings, Settings
+from platform_api.app import create_app
+from tests.helpers import assert_error, dev_login, production_settings
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_available() -> bool:
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited_settings(request, settings: Settings) -> Settings:
+    redis_url = None
+    if request.param == "redis":
+        if not _redis_available():
+            pytest.skip("no Redis server on 127.0.0.1:6379")
+        redis_url = REDIS_URL
+    settings.limits = LimitSettings(
+        enabled=True,
+        redis_url=redis_url,
+        key_prefix=f"sl-test-{secrets.token_hex(4)}",
+        sign_in="3/5 minutes",
+        authenticated="4/minute",
+        anonymous="5/minute",
+    )
+    return settings
+
+
+def _assert_429(response) -> None:
+    error = assert_error(response, 429, "RATE_LIMITED")
+    retry_after = int(response.headers["retry-after"])
+    assert 1 <= retry_after <= 300
+    assert error["details"]["retry_after"] == retry_after
+
+
+def test_sign_in_attempts_are_limited_per_ip(limited_settings, clean_database):
+    with TestClient(create_app(limited_settings)) as client:
+        for n in range(3):
+            assert client.post("/api/v1/auth/dev-login", json={"email": f"u{n}@example.com"}).status_code == 200
+            client.cookies.clear()
+        _assert_429(client.post("/api/v1/auth/dev-login", json={"email": "u9@example.com"}))
+
+
+def test_anonymous_requests_are_limited_per_ip(limited_settings, clean_database):
+    with TestClient(create_app(limited_settings)) as client:
+        for _ in range(5):
+            assert client.get("/api/v1/users/999").status_code == 404
+        _assert_429(client.get("/api/v1/users/999"))
+        assert client.get("/healthz").status_code == 200  # probes are not product API calls
+
+
+def test_authenticated_requests_are_limited_per_user(limited_settings, clean_database):
+    with TestClient(create_app(limited_settings)) as client:
+        dev_login(client, "light@example.com")  # sign-ins use the anonymous budget
+        light = dict(client.cookies)
+        client.cookies.clear()
+        dev_login(client, "heavy@example.com")
+        for _ in range(4):
+            assert client.get("/api/v1/auth/me").status_code == 200
+        _assert_429(client.get("/api/v1/auth/me"))
+        client.cookies.clear()
+        client.cookies.update(light)
+        assert client.get("/api/v1/auth/me").json()["data"]["email"] == "light@example.com"
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/healthz", "/api/v1/nothing"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self';" in headers["content-security-policy"]
+        assert "strict-transport-security" not in headers
+    assert "cdn.jsdelivr.net" in client.get("/docs").headers["content-security-policy"]
+
+
+def test_production_adds_hsts_and_secure_cookies(database_url):
+    with TestClient(create_app(production_settings(database_url)), base_url="https://testserver") as client:
+        assert client.get("/healthz").headers["strict-transport-security"].startswith("max-age=")
+        response = client.get("/api/v1/auth/csrf")
+        assert "Secure" in response.headers["set-cookie"]
+        assert_error(client.post("/api/v1/auth/dev-login", json={"email": "a@example.com"}), 404, "NOT_FOUND")
