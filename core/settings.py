@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -141,10 +142,13 @@ class PaymentSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="SL_PAYMENTS_", env_file=".env", extra="ignore")
 
     provider: PaymentProvider = PaymentProvider.dev
-    toss_api_base: str = "https://api.tosspayments.com"
+    # Unset: Toss's API for `toss`; the local Toss server mounted at /_dev/toss for `dev`.
+    toss_api_base: str | None = None
     toss_client_key: str | None = Field(default=None, validation_alias="TOSS_CLIENT_KEY")
     toss_secret_key: str | None = Field(default=None, validation_alias="TOSS_SECRET_KEY")
-    currency: str = "KRW"
+    currency: Literal["KRW", "USD"] = "KRW"
+    # The artist's share of a generation's price (the MVP pays artists 100 %).
+    artist_share: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class LimitSettings(_Section):
@@ -205,6 +209,8 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         problems.append("SL_AUTH_SESSION_COOKIE_SECURE must be true")
     if settings.payments.provider is PaymentProvider.dev:
         problems.append("SL_PAYMENTS_PROVIDER must be toss")
+    elif not (settings.payments.toss_secret_key and settings.payments.toss_client_key):
+        problems.append("TOSS_SECRET_KEY and TOSS_CLIENT_KEY must be set")
     if not settings.database.url:
         problems.append("DATABASE_URL must point at a managed PostgreSQL")
     storage = settings.storage

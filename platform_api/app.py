@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.sessions import SessionMiddleware
 
-from core.settings import Settings, get_settings
+from core.settings import PaymentProvider, Settings, get_settings
 from core.storage import create_object_store
 from db.engine import create_api_engine, create_session_factory
 from platform_api.auth.google import OAUTH_STATE_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS, google_client
@@ -22,6 +22,10 @@ from platform_api.logs import configure_logging
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from platform_api.rate_limit import RateLimiter, limit_by_caller
 from platform_api.security_headers import SecurityHeadersMiddleware
+from platform_api.tokens.dev_toss import DevTossServer
+from platform_api.tokens.payments import DEV_TOSS_PATH, toss_api_base, toss_secret_key
+from platform_api.tokens.router import router as tokens_router
+from platform_api.tokens.toss import TossClient
 from platform_api.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -35,7 +39,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def _api_v1_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERROR_RESPONSES, dependencies=[Depends(limit_by_caller)])
-    for domain in (auth_router, users_router):
+    for domain in (auth_router, users_router, tokens_router):
         router.include_router(domain)
     return router
 
@@ -49,9 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_api_engine(settings.database)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        # Clients holding connections belong to the event loop that serves the app.
+        app.state.rate_limiter = RateLimiter(settings.limits)
+        app.state.toss = TossClient(api_base=toss_api_base(settings), secret_key=toss_secret_key(settings))
         try:
             yield
         finally:
+            await app.state.toss.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -63,7 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_ERROR_RESPONSES,
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter(settings.limits)
     app.state.google = google_client(settings)
     app.state.object_store = create_object_store(settings.storage)
     register_exception_handlers(app)
@@ -85,4 +92,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     app.include_router(_api_v1_router())
+    if settings.payments.provider is PaymentProvider.dev and not settings.payments.toss_api_base:
+        app.mount(DEV_TOSS_PATH, DevTossServer(secret_key=toss_secret_key(settings)).app())
     return app

@@ -15,6 +15,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from platform_api.errors import ApiError
+
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "after_commit"
 
@@ -35,12 +37,26 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.session_factory() as session:
         try:
             yield session
-        except BaseException:
-            session.info.pop(_AFTER_COMMIT, None)
-            await session.rollback()
+        except ApiError as error:
+            if error.keep_changes:
+                await _commit(session)
+            else:
+                await _roll_back(session)
             raise
-        await session.commit()
-        await _run_after_commit(session)
+        except BaseException:
+            await _roll_back(session)
+            raise
+        await _commit(session)
+
+
+async def _commit(session: AsyncSession) -> None:
+    await session.commit()
+    await _run_after_commit(session)
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    await session.rollback()
 
 
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]

@@ -24,11 +24,22 @@ class ErrorCode:
 
 
 class ApiError(Exception):
-    def __init__(self, error: ErrorCode, *, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+    """An answer for the client. `keep_changes=True` commits the request's transaction anyway: the request
+    failed for the client, but what it learned must stay (a declined payment is recorded as failed)."""
+
+    def __init__(
+        self,
+        error: ErrorCode,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
+    ):
         super().__init__(error.code)
         self.error = error
         self.details = details or {}
         self.headers = headers
+        self.keep_changes = keep_changes
 
 
 # Requests

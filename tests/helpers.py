@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from core.settings import (
     AppSettings,
@@ -17,6 +19,10 @@ from core.settings import (
     Settings,
     StorageSettings,
 )
+from db.engine import create_api_engine, create_session_factory
+from db.models import Generation
+from platform_api.tokens import ledger
+from tests.factories import make_style
 
 
 def csrf_headers(client: TestClient) -> dict[str, str]:
@@ -53,6 +59,26 @@ def production_settings(database_url: str = "postgresql://db.internal/style_lice
             watermark_key=strong,
         ),
         "auth": AuthSettings(dev_login=False, session_cookie_secure=True, internal_api_token=strong),
-        "payments": PaymentSettings(provider=PaymentProvider.toss),
+        "payments": PaymentSettings(provider=PaymentProvider.toss, toss_secret_key="live_sk_x", toss_client_key="live_ck_x"),
     } | sections
     return Settings(**values)
+
+
+def spend_tokens(db: Session, database_url: str, user_id: int, amount: int) -> int:
+    """Charge `amount` tokens for a queued generation through the real ledger; returns the generation id."""
+    style = make_style(db, generation_cost_tokens=amount)
+    generation = Generation(user_id=user_id, style_id=style.id, prompt_tags=["x"], prompt="x", aspect_ratio="1:1",
+                            width=512, height=512, seed=1, cost_tokens=amount)
+    db.add(generation)
+    db.commit()
+
+    async def reserve() -> None:
+        engine = create_api_engine(DatabaseSettings(url=database_url))
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                await ledger.reserve_for_generation(session, user_id=user_id, generation_id=generation.id, amount=amount)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(reserve())
+    return generation.id

@@ -58,6 +58,7 @@ def test_safe_production_settings_are_accepted():
         ({"auth": AuthSettings(dev_login=False, session_cookie_secure=False, internal_api_token=STRONG)}, "COOKIE_SECURE"),
         ({"auth": AuthSettings(dev_login=False, session_cookie_secure=True)}, "INTERNAL_API_TOKEN"),
         ({"payments": PaymentSettings(provider=PaymentProvider.dev)}, "PAYMENTS_PROVIDER"),
+        ({"payments": PaymentSettings(provider=PaymentProvider.toss)}, "TOSS_SECRET_KEY"),
         ({"database": DatabaseSettings(url=None)}, "DATABASE_URL"),
     ],
 )

@@ -47,6 +47,13 @@ class Transaction(IdMixin, CreatedAtMixin, Base):
             unique=True,
             postgresql_where=text("related_generation_id IS NOT NULL"),
         ),
+        # A generation ends settled or refunded, never both.
+        Index(
+            "uq_transactions_generation_outcome",
+            "related_generation_id",
+            unique=True,
+            postgresql_where=text("kind IN ('generation_settle', 'generation_refund')"),
+        ),
         Index(
             "uq_transactions_kind_purchase",
             "kind",

@@ -1,4 +1,5 @@
-"""Run an ASGI app on a free loopback port in a background thread, for stubs of outside services."""
+"""Run an ASGI app on a free loopback port in a background thread: stubs of outside services, and the API
+itself where a test needs real concurrent HTTP clients."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ def free_port() -> int:
 
 
 class BackgroundServer:
-    def __init__(self, app, port: int | None = None):
+    def __init__(self, app, port: int | None = None, *, lifespan: bool = False):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on" if lifespan else "off"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
