@@ -15,9 +15,10 @@ Effects on balances, by kind:
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Artist, Purchase, Transaction, User
 from platform_api import errors
@@ -30,38 +31,45 @@ USER_DEBITS = ("generation_reserve", "purchase_refund")
 ARTIST_CREDITS = ("generation_settle",)
 
 
-async def _append(db: AsyncSession, **row) -> Transaction | None:
-    """Insert a ledger row unless its effect already happened; None when it had."""
-    inserted = await db.scalar(
-        insert(Transaction).values(status="completed", **row).on_conflict_do_nothing().returning(Transaction)
+async def _record(db: AsyncSession, balance: InstrumentedAttribute, owner: InstrumentedAttribute, owner_id: int,
+                  *, debit: bool, **row) -> bool:
+    """Append a ledger row and move its balance in one statement; False when the row's effect had already
+    happened (nothing moves). A debit that would go negative raises INSUFFICIENT_TOKENS (402), and the
+    request's rollback takes the row back out."""
+    entry = (
+        insert(Transaction).values(status="completed", **row).on_conflict_do_nothing()
+        .returning(Transaction.amount).cte("entry")
     )
-    return inserted
+    # A scalar subquery: no row in `entry` (a duplicate) makes the amount NULL and moves nothing.
+    amount = select(entry.c.amount).scalar_subquery()
+    move = update(balance.class_).where(owner == owner_id)
+    if debit:
+        move = move.where(balance >= amount).values({balance: balance - amount})
+    else:
+        move = move.where(amount.is_not(None)).values({balance: balance + amount})
+    moved = move.returning(owner).cte("moved")
+    appended, moved_count = (
+        await db.execute(select(
+            select(func.count()).select_from(entry).scalar_subquery(),
+            select(func.count()).select_from(moved).scalar_subquery(),
+        ))
+    ).one()
+    if appended and not moved_count and debit:
+        available = await db.scalar(select(balance).where(owner == owner_id))
+        raise ApiError(errors.INSUFFICIENT_TOKENS, details={"required": row["amount"], "available": available or 0})
+    return bool(appended)
 
 
-async def _credit_user(db: AsyncSession, user_id: int, amount: int) -> None:
-    await db.execute(update(User).where(User.id == user_id).values(token_balance=User.token_balance + amount))
-
-
-async def _debit_user(db: AsyncSession, user_id: int, amount: int) -> None:
-    """Take `amount` from the user's balance, or raise INSUFFICIENT_TOKENS (402) without touching it."""
-    debited = await db.scalar(
-        update(User)
-        .where(User.id == user_id, User.token_balance >= amount)
-        .values(token_balance=User.token_balance - amount)
-        .returning(User.id)
-    )
-    if debited is None:
-        available = await db.scalar(select(User.token_balance).where(User.id == user_id))
-        raise ApiError(errors.INSUFFICIENT_TOKENS, details={"required": amount, "available": available or 0})
+async def _user_tokens(db: AsyncSession, user_id: int, *, debit: bool, **row) -> bool:
+    return await _record(db, User.token_balance, User.id, user_id, debit=debit, **row)
 
 
 async def grant_welcome_bonus(db: AsyncSession, user_id: int) -> bool:
     """Credit the welcome bonus once per user; False when it was already granted."""
-    row = await _append(db, kind="welcome_bonus", receiver_id=user_id, amount=WELCOME_BONUS_TOKENS, memo="Welcome Bonus")
-    if row is None:
-        return False
-    await _credit_user(db, user_id, row.amount)
-    return True
+    return await _user_tokens(
+        db, user_id, debit=False, kind="welcome_bonus", receiver_id=user_id, amount=WELCOME_BONUS_TOKENS,
+        memo="Welcome Bonus",
+    )
 
 
 async def reserve_for_generation(db: AsyncSession, *, user_id: int, generation_id: int, amount: int) -> None:
@@ -69,12 +77,10 @@ async def reserve_for_generation(db: AsyncSession, *, user_id: int, generation_i
 
     Idempotent per generation; INSUFFICIENT_TOKENS rolls the whole request back.
     """
-    row = await _append(
-        db, kind="generation_reserve", sender_id=user_id, amount=amount, related_generation_id=generation_id,
-        memo="Generation",
+    await _user_tokens(
+        db, user_id, debit=True, kind="generation_reserve", sender_id=user_id, amount=amount,
+        related_generation_id=generation_id, memo="Generation",
     )
-    if row is not None:
-        await _debit_user(db, user_id, amount)
 
 
 async def settle_generation(db: AsyncSession, *, generation_id: int, artist_user_id: int, share: float) -> bool:
@@ -84,18 +90,11 @@ async def settle_generation(db: AsyncSession, *, generation_id: int, artist_user
     amount = int(reserve.amount * share)
     if amount <= 0:
         return False
-    row = await _append(
-        db, kind="generation_settle", sender_id=reserve.sender_id, receiver_id=artist_user_id, amount=amount,
+    return await _record(
+        db, Artist.earned_token_balance, Artist.user_id, artist_user_id, debit=False,
+        kind="generation_settle", sender_id=reserve.sender_id, receiver_id=artist_user_id, amount=amount,
         related_generation_id=generation_id, memo="Generation settled",
     )
-    if row is None:
-        return False
-    await db.execute(
-        update(Artist)
-        .where(Artist.user_id == artist_user_id)
-        .values(earned_token_balance=Artist.earned_token_balance + amount)
-    )
-    return True
 
 
 async def refund_generation(db: AsyncSession, *, generation_id: int) -> bool:
@@ -103,14 +102,10 @@ async def refund_generation(db: AsyncSession, *, generation_id: int) -> bool:
     reserve = await _reserve_of(db, generation_id)
     if reserve.sender_id is None:  # the account was deleted meanwhile
         return False
-    row = await _append(
-        db, kind="generation_refund", receiver_id=reserve.sender_id, amount=reserve.amount,
-        related_generation_id=generation_id, memo="Generation refunded",
+    return await _user_tokens(
+        db, reserve.sender_id, debit=False, kind="generation_refund", receiver_id=reserve.sender_id,
+        amount=reserve.amount, related_generation_id=generation_id, memo="Generation refunded",
     )
-    if row is None:
-        return False
-    await _credit_user(db, reserve.sender_id, reserve.amount)
-    return True
 
 
 async def _reserve_of(db: AsyncSession, generation_id: int) -> Transaction:
@@ -128,14 +123,10 @@ async def credit_purchase(db: AsyncSession, purchase: Purchase) -> bool:
     """Credit a paid purchase's tokens once; False when they were already credited."""
     if purchase.user_id is None:
         return False
-    row = await _append(
-        db, kind="purchase", receiver_id=purchase.user_id, amount=purchase.amount_tokens,
-        related_purchase_id=purchase.id, memo=f"Purchase {purchase.package_id}",
+    return await _user_tokens(
+        db, purchase.user_id, debit=False, kind="purchase", receiver_id=purchase.user_id,
+        amount=purchase.amount_tokens, related_purchase_id=purchase.id, memo=f"Purchase {purchase.package_id}",
     )
-    if row is None:
-        return False
-    await _credit_user(db, purchase.user_id, purchase.amount_tokens)
-    return True
 
 
 async def debit_purchase_refund(db: AsyncSession, purchase: Purchase) -> bool:
@@ -143,11 +134,7 @@ async def debit_purchase_refund(db: AsyncSession, purchase: Purchase) -> bool:
     False when they were already taken back."""
     if purchase.user_id is None:
         return False
-    row = await _append(
-        db, kind="purchase_refund", sender_id=purchase.user_id, amount=purchase.amount_tokens,
-        related_purchase_id=purchase.id, memo=f"Refund {purchase.package_id}",
+    return await _user_tokens(
+        db, purchase.user_id, debit=True, kind="purchase_refund", sender_id=purchase.user_id,
+        amount=purchase.amount_tokens, related_purchase_id=purchase.id, memo=f"Refund {purchase.package_id}",
     )
-    if row is None:
-        return False
-    await _debit_user(db, purchase.user_id, purchase.amount_tokens)
-    return True
