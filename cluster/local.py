@@ -1,7 +1,8 @@
 """`make run`: the whole platform on one machine with embedded defaults.
 
-Starts what is not configured (PostgreSQL when DATABASE_URL is unset), applies migrations and serves the
-API. Everything it starts stops with it (Ctrl-C or `make stop`); data stays under SL_DATA_DIR.
+Starts what is not configured (PostgreSQL when DATABASE_URL is unset, SeaweedFS when SL_STORAGE=s3-local),
+applies migrations and serves the API. Everything it starts stops with it (Ctrl-C or `make stop`); data
+stays under SL_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import uvicorn
 
 from cluster.postgres import create_database, start_embedded_postgres
-from core.settings import get_settings
+from cluster.seaweedfs import SeaweedServer, start_seaweedfs
+from core.settings import StorageBackend, StorageSettings, get_settings
 from db.migrate import upgrade
 from platform_api.logs import configure_logging
 
@@ -33,7 +36,7 @@ def main() -> None:
     # `make stop` sends SIGTERM; leave through the same path as Ctrl-C so every atexit cleanup runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    postgres = None
+    postgres = seaweedfs = None
     try:
         if not settings.database.url:
             postgres = start_embedded_postgres(data_dir / "postgres")
@@ -41,6 +44,8 @@ def main() -> None:
             os.environ["DATABASE_URL"] = database_url
             settings.database.url = database_url
             log.info("embedded PostgreSQL running", extra={"database_url": database_url})
+        if settings.storage.backend is StorageBackend.s3_local:
+            seaweedfs = _start_local_s3(settings.storage, data_dir)
         upgrade(settings.database.url)
         url = f"http://{'localhost' if settings.app.host in ('127.0.0.1', '0.0.0.0') else settings.app.host}:{settings.app.port}"
         print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n  Stop: Ctrl-C or `make stop`\n", flush=True)
@@ -53,9 +58,26 @@ def main() -> None:
             access_log=False,
         )
     finally:
+        if seaweedfs is not None:
+            seaweedfs.stop()
         if postgres is not None:
             postgres.cleanup()
         pid_file.unlink(missing_ok=True)
+
+
+def _start_local_s3(storage: StorageSettings, data_dir: Path) -> SeaweedServer:
+    """SeaweedFS under SL_DATA_DIR/seaweedfs; its endpoint and keys go where the API (and anything this
+    process starts) reads its storage settings."""
+    server = start_seaweedfs(data_dir / "seaweedfs", bucket=storage.s3_bucket)
+    storage.s3_endpoint_url = server.endpoint_url
+    storage.s3_access_key_id = server.access_key_id
+    storage.s3_secret_access_key = server.secret_access_key
+    os.environ |= {
+        "SL_STORAGE_S3_ENDPOINT_URL": server.endpoint_url,
+        "SL_STORAGE_S3_ACCESS_KEY_ID": server.access_key_id,
+        "SL_STORAGE_S3_SECRET_ACCESS_KEY": server.secret_access_key,
+    }
+    return server
 
 
 if __name__ == "__main__":

@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import httpx
 import psycopg
+import pytest
 
 from cluster.postgres import libpq_url
 
@@ -26,9 +28,9 @@ def _free_port() -> int:
 
 
 class Launch:
-    def __init__(self, data_dir: Path, port: int):
+    def __init__(self, data_dir: Path, port: int, **extra_env: str):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
-        env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development"}
+        env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development"} | extra_env
         self.port = port
         self.log = data_dir.parent / f"launch-{port}.log"
         self.process = subprocess.Popen(
@@ -49,11 +51,14 @@ class Launch:
             time.sleep(0.3)
         raise AssertionError("not ready in time:\n" + self.log.read_text())
 
-    def database_url(self) -> str:
+    def logged(self, field: str) -> str:
         for line in self.log.read_text().splitlines():
-            if line.startswith("{") and "database_url" in line:
-                return json.loads(line)["database_url"]
-        raise AssertionError("the launcher did not say where PostgreSQL is")
+            if line.startswith("{") and f'"{field}"' in line:
+                return json.loads(line)[field]
+        raise AssertionError(f"the launcher did not log {field}")
+
+    def database_url(self) -> str:
+        return self.logged("database_url")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -83,3 +88,20 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
         assert rows == [("kept_user",)]
     finally:
         second.stop()
+
+
+def test_make_run_starts_and_stops_seaweedfs_for_s3_local(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    launch = Launch(data_dir, _free_port(), SL_STORAGE="s3-local")
+    try:
+        launch.wait_ready()  # the API built its S3 object store from what the launcher filled in
+        endpoint = launch.logged("s3_endpoint")
+        credentials = json.loads((data_dir / "seaweedfs" / "credentials.json").read_text())
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id=credentials["access_key_id"],
+                          aws_secret_access_key=credentials["secret_access_key"])
+        s3.head_bucket(Bucket="style-license")
+    finally:
+        launch.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(endpoint, timeout=2)
