@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,7 +14,10 @@ from core.settings import (
     Environment,
     PaymentProvider,
     PaymentSettings,
+    ProvenanceSettings,
     Settings,
+    StorageBackend,
+    StorageSettings,
     get_settings,
 )
 from tests.helpers import production_settings
@@ -60,8 +65,18 @@ def test_safe_production_settings_are_accepted():
         ({"payments": PaymentSettings(provider=PaymentProvider.dev)}, "PAYMENTS_PROVIDER"),
         ({"payments": PaymentSettings(provider=PaymentProvider.toss)}, "TOSS_SECRET_KEY"),
         ({"database": DatabaseSettings(url=None)}, "DATABASE_URL"),
+        ({"storage": StorageSettings()}, "SL_STORAGE_URL_SIGNING_KEY"),
+        ({"provenance": ProvenanceSettings(watermark_key=STRONG)}, "C2PA_CERTIFICATE_CHAIN_PATH"),
+        ({"provenance": ProvenanceSettings(
+            c2pa_certificate_chain_path=Path("chain.pem"), c2pa_private_key_path=Path("key.pem"),
+            c2pa_trust_anchors_path=Path("anchors.pem"),
+        )}, "SL_PROVENANCE_WATERMARK_KEY"),
     ],
 )
 def test_production_refuses_unsafe_defaults(override, complaint):
     with pytest.raises(ValidationError, match=complaint):
         production_settings(**override)
+
+
+def test_the_local_url_signing_key_matters_only_for_the_local_store():
+    assert production_settings(storage=StorageSettings(backend=StorageBackend.s3)).is_production

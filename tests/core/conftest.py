@@ -1,15 +1,20 @@
-"""Shared fixtures for core: a real SeaweedFS server (S3) for the session and both object-store backends."""
+"""Shared fixtures for core: a real SeaweedFS server (S3) for the session, both object-store backends, the
+platform's provenance keys (development certificates made in a temporary directory) and a sample
+generation's provenance facts."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
-from core.settings import StorageBackend, StorageSettings
+from core.provenance_info import ProvenanceInfo
+from core.provenance_keys import ProvenanceKeys, load_provenance_keys
+from core.settings import AppSettings, ProvenanceSettings, Settings, StorageBackend, StorageSettings
 from core.storage import LocalObjectStore, ObjectStore, S3ObjectStore
 
 TEST_BUCKET = "style-license-test"
@@ -52,3 +57,26 @@ def local_store(tmp_path: Path) -> LocalObjectStore:
 def store(request: pytest.FixtureRequest) -> ObjectStore:
     """Each backend in turn, so one test states the contract for both."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture(scope="session")
+def provenance_keys(tmp_path_factory: pytest.TempPathFactory) -> ProvenanceKeys:
+    return load_provenance_keys(Settings(
+        app=AppSettings(data_dir=tmp_path_factory.mktemp("data")),
+        provenance=ProvenanceSettings(watermark_key="test-watermark-key-" + "k" * 16),
+    ))
+
+
+@pytest.fixture
+def provenance_info() -> ProvenanceInfo:
+    return ProvenanceInfo(
+        artist_id=7,
+        artist_name="김민아 Mina Kim",
+        style_id=31,
+        style_title="수채화 정원 Watercolour Garden",
+        generation_id=9_000_000_001,
+        seed=424242,
+        created_at=datetime(2025, 11, 27, 9, 30, tzinfo=UTC),
+        platform="Style License",
+        licence="Licensed style of 김민아; personal use under the Style License terms.",
+    )
