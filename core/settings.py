@@ -41,6 +41,8 @@ class AppSettings(_Section):
     secret_key: str = DEV_SECRET_KEY
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
+    # The periodic reconcilers (pending payments, lost work); tests run passes by hand instead.
+    run_reconcilers: bool = True
     # Bodies larger than these are refused with 413 before they are read to the end.
     max_json_body_bytes: int = 1 * 1024 * 1024
     # A style upload carries up to 100 images of 10 MB each plus form fields.

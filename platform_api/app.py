@@ -15,6 +15,8 @@ from core.storage import create_object_store
 from db.engine import create_api_engine, create_session_factory
 from platform_api.auth.google import OAUTH_STATE_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS, google_client
 from platform_api.auth.router import router as auth_router
+from platform_api import background
+from platform_api.background import Reconciler
 from platform_api.envelope import COMMON_ERROR_RESPONSES
 from platform_api.exception_handlers import register_exception_handlers
 from platform_api.health.router import router as health_router
@@ -23,12 +25,16 @@ from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from platform_api.rate_limit import RateLimiter, limit_by_caller
 from platform_api.security_headers import SecurityHeadersMiddleware
 from platform_api.tokens.dev_toss import DevTossServer
-from platform_api.tokens.payments import DEV_TOSS_PATH, toss_api_base, toss_secret_key
+from platform_api.tokens.payments import DEV_TOSS_PATH, resolve_pending_purchases, toss_api_base, toss_secret_key
 from platform_api.tokens.router import router as tokens_router
 from platform_api.tokens.toss import TossClient
 from platform_api.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
+
+RECONCILERS = [
+    Reconciler("pending_purchases", 60, lambda app, db: resolve_pending_purchases(db, app.state.toss)),
+]
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -56,9 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Clients holding connections belong to the event loop that serves the app.
         app.state.rate_limiter = RateLimiter(settings.limits)
         app.state.toss = TossClient(api_base=toss_api_base(settings), secret_key=toss_secret_key(settings))
+        reconcilers = background.start(app, RECONCILERS) if settings.app.run_reconcilers else []
         try:
             yield
         finally:
+            await background.stop(reconcilers)
             await app.state.toss.close()
             await engine.dispose()
 

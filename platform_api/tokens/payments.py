@@ -12,7 +12,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -201,6 +201,36 @@ async def reconcile(db: AsyncSession, purchase: Purchase, payment: Payment) -> N
             log.error("payment cancelled after its tokens were spent", extra={"order_id": purchase.order_id})
             return
         purchase.status, purchase.canceled_at = "canceled", datetime.now(UTC)
+
+
+# A checkout left unpaid this long is abandoned (Toss's payment window is far shorter).
+ABANDONED_AFTER = timedelta(hours=24)
+# Give the success redirect time to confirm before looking the order up.
+LOOKUP_AFTER = timedelta(minutes=5)
+
+
+async def resolve_pending_purchases(db: AsyncSession, toss: TossClient, *, batch: int = 20) -> int:
+    """Look up purchases still pending after a while (a confirm that timed out, a buyer who closed the tab
+    after paying) and settle them with what Toss says; abandoned ones fail. Returns how many were looked at."""
+    now = datetime.now(UTC)
+    pending = list(await db.scalars(
+        select(Purchase)
+        .where(Purchase.status == "pending", Purchase.created_at < now - LOOKUP_AFTER)
+        .order_by(Purchase.created_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ))
+    for purchase in pending:
+        try:
+            payment = await toss.payment_for_order(purchase.order_id)
+        except TossUnavailable:
+            break  # try again at the next pass
+        except TossError:
+            if purchase.created_at < now - ABANDONED_AFTER:
+                purchase.status, purchase.failure_code = "failed", "ABANDONED"
+            continue
+        await reconcile(db, purchase, payment)
+    return len(pending)
 
 
 async def handle_webhook(db: AsyncSession, toss: TossClient, payment_key: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from core.settings import Settings
 from db.models import Purchase, Transaction, User
-from platform_api.app import create_app
+from platform_api.app import RECONCILERS, create_app
+from platform_api.background import run_once
 from platform_api.tokens.audit import audit_database
 from platform_api.tokens.dev_toss import DECLINE_AT_CONFIRM, DevTossServer
 from platform_api.tokens.payments import DEV_SECRET_KEY
@@ -324,3 +326,39 @@ def test_money_endpoints_need_a_signed_in_user(client):
     assert_error(client.get("/api/v1/tokens/balance"), 401, "UNAUTHORIZED")
     assert_error(client.post("/api/v1/tokens/purchase", json={"package_id": "basic_100"}), 401, "UNAUTHORIZED")
     assert_error(client.get("/api/v1/tokens/transactions"), 401, "UNAUTHORIZED")
+
+
+def _age(db, hours: float) -> None:
+    db.execute(Purchase.__table__.update().values(created_at=Purchase.created_at - timedelta(hours=hours)))
+    db.commit()
+
+
+def test_the_reconciler_finishes_a_purchase_the_buyer_paid_and_left(buyer, toss, db, audit):
+    checkout = _start(buyer)
+    payment_key = _pay(toss, checkout)
+    httpx.post(f"{toss.url}/v1/payments/confirm", auth=(DEV_SECRET_KEY, ""),
+               json={"paymentKey": payment_key, "orderId": checkout["orderId"], "amount": checkout["amount"]})
+    assert _reconcile(buyer) == 0  # too fresh to look up
+    _age(db, 1)
+    assert _reconcile(buyer) == 1
+    assert _balance(buyer) == 200
+    assert _reconcile(buyer) == 0
+    audit()
+
+
+def test_the_reconciler_fails_an_abandoned_checkout(buyer, toss, db, audit):
+    _start(buyer)
+    _age(db, 1)
+    _reconcile(buyer)
+    assert db.scalars(select(Purchase.status)).one() == "pending"  # maybe still paying
+    _age(db, 30)
+    _reconcile(buyer)
+    db.expire_all()
+    assert db.scalars(select(Purchase.failure_code)).one() == "ABANDONED"
+    audit()
+
+
+def _reconcile(client: TestClient) -> int:
+    """One pass of the pending-purchases reconciler, on the app's own event loop."""
+    reconciler = next(r for r in RECONCILERS if r.name == "pending_purchases")
+    return client.portal.call(run_once, client.app, reconciler)
