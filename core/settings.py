@@ -161,6 +161,7 @@ class LimitSettings(_Section):
     key_prefix: str = "sl-limits"
     enabled: bool = True
     sign_in: str = "5/5 minutes"
+    verify: str = "10/minute"
     generation: str = "6/minute"
     authenticated: str = "100/minute"
     anonymous: str = "50/minute"

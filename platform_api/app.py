@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.sessions import SessionMiddleware
 
+from core.provenance_keys import load_provenance_keys
 from core.settings import PaymentProvider, Settings, get_settings
 from core.storage import create_object_store
 from db.engine import create_api_engine, create_session_factory
@@ -21,6 +22,7 @@ from platform_api.envelope import COMMON_ERROR_RESPONSES
 from platform_api.exception_handlers import register_exception_handlers
 from platform_api.health.router import router as health_router
 from platform_api.logs import configure_logging
+from platform_api.media import media_router
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from platform_api.rate_limit import RateLimiter, limit_by_caller
 from platform_api.security_headers import SecurityHeadersMiddleware
@@ -29,6 +31,7 @@ from platform_api.tokens.payments import DEV_TOSS_PATH, resolve_pending_purchase
 from platform_api.tokens.router import router as tokens_router
 from platform_api.tokens.toss import TossClient
 from platform_api.users.router import router as users_router
+from platform_api.verify.router import router as verify_router
 
 API_PREFIX = "/api/v1"
 
@@ -45,7 +48,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def _api_v1_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERROR_RESPONSES, dependencies=[Depends(limit_by_caller)])
-    for domain in (auth_router, users_router, tokens_router):
+    for domain in (auth_router, users_router, tokens_router, verify_router):
         router.include_router(domain)
     return router
 
@@ -62,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Clients holding connections belong to the event loop that serves the app.
         app.state.rate_limiter = RateLimiter(settings.limits)
         app.state.toss = TossClient(api_base=toss_api_base(settings), secret_key=toss_secret_key(settings))
+        # Fail at start-up, not at the first verification, when the certificates are missing.
+        app.state.provenance_keys = load_provenance_keys(settings)
         reconcilers = background.start(app, RECONCILERS) if settings.app.run_reconcilers else []
         try:
             yield
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(media_router(settings.storage.local_url_prefix))
     app.include_router(_api_v1_router())
     if settings.payments.provider is PaymentProvider.dev and not settings.payments.toss_api_base:
         app.mount(DEV_TOSS_PATH, DevTossServer(secret_key=toss_secret_key(settings)).app())

@@ -111,7 +111,8 @@ IMAGE_SIZE_EXCEEDED = ErrorCode(
     "IMAGE_SIZE_EXCEEDED", 422, "The image is larger than 10 MB.", "이미지 크기가 10MB를 초과합니다."
 )
 IMAGE_TOO_SMALL = ErrorCode(
-    "IMAGE_TOO_SMALL", 422, "The image must be at least 512×512 pixels.", "이미지는 최소 512×512 픽셀이어야 합니다."
+    "IMAGE_TOO_SMALL", 422, "The image is too small (training images need at least 512×512 pixels).",
+    "이미지가 너무 작습니다 (학습 이미지는 최소 512×512 픽셀).",
 )
 GENERATION_FAILED = ErrorCode("GENERATION_FAILED", 500, "Image generation failed.", "이미지 생성에 실패했습니다.")
 

@@ -1,16 +1,17 @@
-"""Images that users upload (profile pictures, signatures) and the URLs the API hands out for stored ones."""
+"""Images that users upload (profile pictures, signatures), the URLs the API hands out for stored objects,
+and, for the local storage backend, the route that serves those URLs."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
-from fastapi import Request, UploadFile
+from fastapi import APIRouter, Request, Response, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import storage_keys
 from core.images import MAX_UPLOAD_BYTES, ImagePurpose, ImageRejected, validate_upload
-from core.storage import ObjectStore
+from core.storage import PRIVATE_CACHE_CONTROL, PUBLIC_CACHE_CONTROL, LocalObjectStore, ObjectNotFound, ObjectStore
 from platform_api import errors
 from platform_api.database import after_commit
 from platform_api.errors import ApiError
@@ -48,3 +49,29 @@ def delete_objects_later(request: Request, db: AsyncSession, keys: Iterable[str 
     for key in keys:
         if key:
             after_commit(db, lambda key=key: store.delete(key))
+
+
+def media_router(prefix: str) -> APIRouter:
+    """`GET {prefix}/{key}` for the local backend: public keys as they are, private ones only with the
+    unexpired signature `LocalObjectStore.url()` put in the query. S3 serves its own URLs."""
+    router = APIRouter(prefix=prefix, tags=["media"])
+
+    @router.get("/{key:path}", include_in_schema=False)
+    async def media(key: str, request: Request, expires: str = "", signature: str = ""):
+        store = object_store(request)
+        try:
+            storage_keys.check_key(key)
+        except storage_keys.InvalidObjectKey:
+            raise ApiError(errors.NOT_FOUND) from None
+        public = storage_keys.is_public(key)
+        if not isinstance(store, LocalObjectStore) or not (public or store.signed_url_is_valid(key, expires, signature)):
+            raise ApiError(errors.NOT_FOUND)
+        info = await store.head(key)
+        try:
+            data = await store.get(key)
+        except ObjectNotFound:
+            raise ApiError(errors.NOT_FOUND) from None
+        cache = PUBLIC_CACHE_CONTROL if public else PRIVATE_CACHE_CONTROL
+        return Response(data, media_type=info.content_type if info else None, headers={"Cache-Control": cache})
+
+    return router

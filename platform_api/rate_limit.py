@@ -22,7 +22,7 @@ from platform_api import errors
 from platform_api.auth.principal import PrincipalDep, is_internal_call
 from platform_api.errors import ApiError
 
-LimitName = Literal["sign_in", "generation", "authenticated", "anonymous"]
+LimitName = Literal["sign_in", "verify", "generation", "authenticated", "anonymous"]
 
 
 def _storage(settings: LimitSettings) -> Storage:
@@ -40,6 +40,7 @@ class RateLimiter:
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.items: dict[LimitName, RateLimitItem] = {
             "sign_in": parse(settings.sign_in),
+            "verify": parse(settings.verify),
             "generation": parse(settings.generation),
             "authenticated": parse(settings.authenticated),
             "anonymous": parse(settings.anonymous),
@@ -74,8 +75,13 @@ async def limit_by_caller(request: Request, principal: PrincipalDep) -> None:
         await limiter.hit("anonymous", f"ip:{client_ip(request)}")
 
 
-async def _limit_sign_in(request: Request) -> None:
-    await request.app.state.rate_limiter.hit("sign_in", f"ip:{client_ip(request)}")
+def _per_ip(name: LimitName):
+    async def limit(request: Request) -> None:
+        await request.app.state.rate_limiter.hit(name, f"ip:{client_ip(request)}")
+
+    return limit
 
 
-SignInLimit = Annotated[None, Depends(_limit_sign_in)]
+SignInLimit = Annotated[None, Depends(_per_ip("sign_in"))]
+# Each verification uploads up to 10 MB and decodes it.
+VerifyLimit = Annotated[None, Depends(_per_ip("verify"))]

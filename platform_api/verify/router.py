@@ -1,4 +1,4 @@
-"""`POST /api/v1/verify`: anyone may ask where an image comes from (public; rate limited with the rest)."""
+"""`POST /api/v1/verify`: anyone may ask where an image comes from (public; its own per-IP rate limit)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from platform_api import errors
 from platform_api.database import SessionDep
 from platform_api.envelope import Envelope, error_responses, ok
 from platform_api.errors import ApiError
+from platform_api.rate_limit import VerifyLimit
 from platform_api.verify import service
 from platform_api.verify.schemas import Verification
 
@@ -20,9 +21,9 @@ router = APIRouter(prefix="/verify", tags=["verify"])
 @router.post(
     "",
     response_model=Envelope[Verification],
-    responses=error_responses(errors.INVALID_IMAGE_FORMAT, errors.IMAGE_SIZE_EXCEEDED),
+    responses=error_responses(errors.INVALID_IMAGE_FORMAT, errors.IMAGE_SIZE_EXCEEDED, errors.RATE_LIMITED),
 )
-async def verify_image(request: Request, db: SessionDep, image: Annotated[UploadFile, File()]):
+async def verify_image(request: Request, db: SessionDep, image: Annotated[UploadFile, File()], _: VerifyLimit):
     """Reads the image's content credentials, watermark and metadata; when one of the first two proves a
     generation of this platform, returns its artist, style and generation."""
     data = await image.read(MAX_UPLOAD_BYTES + 1)  # one byte more than allowed is enough to refuse it

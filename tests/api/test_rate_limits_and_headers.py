@@ -8,7 +8,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from core.settings import LimitSettings, Settings
+from core.provenance_keys import CA_FILE, CHAIN_FILE, KEY_FILE, ensure_development_certificates
+from core.settings import LimitSettings, ProvenanceSettings, Settings
 from platform_api.app import create_app
 from tests.helpers import assert_error, dev_login, production_settings
 
@@ -89,8 +90,15 @@ def test_security_headers_on_every_response(client):
     assert "cdn.jsdelivr.net" in client.get("/docs").headers["content-security-policy"]
 
 
-def test_production_adds_hsts_and_secure_cookies(database_url):
-    with TestClient(create_app(production_settings(database_url)), base_url="https://testserver") as client:
+def test_production_adds_hsts_and_secure_cookies(database_url, tmp_path):
+    certificates = ensure_development_certificates(tmp_path / "c2pa")  # real files where production reads them
+    provenance = ProvenanceSettings(
+        c2pa_certificate_chain_path=certificates / CHAIN_FILE,
+        c2pa_private_key_path=certificates / KEY_FILE,
+        c2pa_trust_anchors_path=certificates / CA_FILE,
+        watermark_key="w" * 48,
+    )
+    with TestClient(create_app(production_settings(database_url, provenance=provenance)), base_url="https://testserver") as client:
         assert client.get("/healthz").headers["strict-transport-security"].startswith("max-age=")
         response = client.get("/api/v1/auth/csrf")
         assert "Secure" in response.headers["set-cookie"]

@@ -193,3 +193,22 @@ class TestLeave:
         assert_error(client.get(f"/api/v1/users/{me['id']}"), 404, "NOT_FOUND")
         response = client.post("/api/v1/auth/dev-login", json={"email": "a@example.com"})
         assert_error(response, 403, "ACCOUNT_DEACTIVATED")
+
+
+class TestMedia:
+    def test_public_images_are_served_and_private_ones_need_a_valid_signature(self, client, db):
+        dev_login(client, "a@example.com")
+        avatar_url = client.put("/api/v1/users/me/profile-image", files={"image": ("me.png", _png(), "image/png")},
+                                headers=csrf_headers(client)).json()["data"]["profile_image_url"]
+        served = client.get(avatar_url)
+        assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(served.content)).size == (64, 64)
+
+        _upgrade(client)
+        key = db.scalars(select(Artist.signature_image_key)).one()
+        signed = client.app.state.object_store.url(key)
+        assert client.get(signed).status_code == 200
+        assert_error(client.get(signed.split("?")[0]), 404, "NOT_FOUND")  # unsigned
+        assert_error(client.get(signed.replace("signature=", "signature=x")), 404, "NOT_FOUND")  # tampered
+        assert_error(client.get("/media/public/../private/x.png"), 404, "NOT_FOUND")
+        assert_error(client.get("/media/public/nothing-here.png"), 404, "NOT_FOUND")

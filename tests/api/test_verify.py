@@ -13,12 +13,10 @@ from PIL import Image
 
 from core.provenance import sign_generated_image
 from core.provenance_info import ProvenanceInfo
-from core.provenance_keys import load_provenance_keys
 from core.settings import ProvenanceSettings, Settings
 from core.signature import ArtistMark
 from db.models import Generation
 from platform_api.app import API_PREFIX, create_app
-from platform_api.verify.router import router as verify_router
 from tests.core.artwork import synthetic_artwork
 from tests.factories import make_artist, make_style
 from tests.helpers import assert_error
@@ -27,10 +25,7 @@ from tests.helpers import assert_error
 @pytest.fixture
 def verifier(settings: Settings, clean_database: None) -> Iterator[TestClient]:
     settings.provenance = ProvenanceSettings(watermark_key="verify-test-watermark-key-" + "w" * 16)
-    app = create_app(settings)
-    app.include_router(verify_router, prefix=API_PREFIX)
-    app.state.provenance_keys = load_provenance_keys(settings)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client
 
 
