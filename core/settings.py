@@ -108,6 +108,23 @@ class ProvenanceSettings(_Section):
     watermark_key: str = DEV_WATERMARK_KEY
 
 
+class DiffusionSettings(_Section):
+    """The base model, and the server-side knobs of training and generation (users never choose these)."""
+
+    model_config = SettingsConfigDict(env_prefix="SL_DIFFUSION_", env_file=".env", extra="ignore")
+
+    # A Stable Diffusion 1.x folder or hub id; `tiny` builds a random-weight SD-shaped model for development.
+    base_model: str = Field(default="tiny", validation_alias="SL_BASE_MODEL")
+    inference_steps: int = Field(default=30, ge=1, le=150)
+    guidance_scale: float = Field(default=7.0, ge=0.0, le=30.0)
+    training_epochs: int = Field(default=10, ge=1, le=200)
+    training_rank: int = Field(default=16, ge=1, le=256)
+    training_learning_rate: float = Field(default=1e-4, gt=0, le=1e-2)
+    training_resolution: int = Field(default=512, ge=64, le=1024)
+    training_batch_size: int = Field(default=1, ge=1, le=64)
+    sample_steps: int = Field(default=20, ge=1, le=100)
+
+
 class RaySettings(_Section):
     model_config = SettingsConfigDict(env_prefix="SL_RAY_", env_file=".env", extra="ignore")
 
@@ -176,6 +193,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
+    diffusion: DiffusionSettings = Field(default_factory=DiffusionSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)

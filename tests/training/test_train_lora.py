@@ -1,0 +1,93 @@
+"""train_lora on the tiny SD-shaped model: real diffusers + peft code, a handful of steps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from diffusers import StableDiffusionPipeline
+from safetensors import safe_open
+
+from core.diffusion import Device, load_pipeline
+from training_jobs.train import (
+    ADAPTER_FILE,
+    MANIFEST_FILE,
+    TrainingExample,
+    TrainingSpec,
+    TrainingStopped,
+    caption,
+    checkpoints,
+    prune_checkpoints,
+    train_lora,
+)
+
+CPU = Device("cpu", torch.float32)
+
+
+def _spec(tiny_model, artworks, output_dir, **overrides) -> TrainingSpec:
+    values = dict(
+        base_model=tiny_model,
+        examples=[TrainingExample(path, caption(["bands", f"n{i}"], "test style")) for i, path in enumerate(artworks)],
+        output_dir=output_dir, trigger_tag="test style", rank=4, alpha=4, learning_rate=1e-3, epochs=2,
+        batch_size=2, resolution=64, sample_prompts=("cat",), sample_steps=2,
+    )
+    return TrainingSpec(**(values | overrides))
+
+
+def test_caption_puts_the_trigger_tag_first_once():
+    assert caption(["Portrait", "test style", " anime "], "test style") == "test style, portrait, anime"
+
+
+def test_training_writes_a_diffusers_adapter_that_changes_the_output(tiny_model, artworks, tmp_path):
+    seen = []
+    manifest = train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=seen.append, device=CPU)
+
+    assert [p.step for p in seen] == [1, 2, 3, 4] and seen[-1].percent == 100 and seen[-1].total_epochs == 2
+    assert manifest.steps == 4 and len(manifest.loss_per_epoch) == 2 and manifest.images == 4
+    assert json.loads((tmp_path / MANIFEST_FILE).read_text())["adapter_sha256"] == manifest.adapter_sha256
+    assert (tmp_path / manifest.samples[0]).exists()
+    with safe_open(tmp_path / ADAPTER_FILE, "pt") as adapter:
+        assert json.loads(adapter.metadata()["lora_adapter_metadata"])["unet.lora_alpha"] == 4
+        assert any(key.startswith("unet.") and "lora.down" in key for key in adapter.keys())
+
+    def image(with_adapter: bool):
+        pipeline = load_pipeline(tiny_model, CPU)
+        if with_adapter:
+            pipeline.load_lora_weights(tmp_path, weight_name=ADAPTER_FILE)  # stock diffusers loading
+        return torch.tensor(list(pipeline("test style, cat", num_inference_steps=2, height=64, width=64,
+                                          generator=torch.Generator().manual_seed(3), output_type="np").images[0].flat))
+
+    assert not torch.equal(image(True), image(False))
+
+
+def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_model, artworks, tmp_path):
+    steps = []
+
+    def stop_in_epoch_two() -> bool:
+        return len(steps) >= 3
+
+    with pytest.raises(TrainingStopped):
+        train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=steps.append, should_stop=stop_in_epoch_two,
+                   device=CPU)
+    assert [c.name for c in checkpoints(tmp_path / "checkpoints")] == ["epoch-1"]
+
+    resumed = []
+    manifest = train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=resumed.append, device=CPU)
+    assert manifest.resumed_from_epoch == 1
+    assert [p.step for p in resumed] == [3, 4] and resumed[0].steps_this_run == 1
+    assert len(manifest.loss_per_epoch) == 2
+
+
+def test_old_checkpoints_are_pruned(tmp_path):
+    for epoch in range(1, 5):
+        (tmp_path / f"epoch-{epoch}").mkdir()
+        (tmp_path / f"epoch-{epoch}" / "state.pt").write_bytes(b"x")
+    (tmp_path / "epoch-5").mkdir()  # unfinished: no state file yet
+    prune_checkpoints(tmp_path, keep=2)
+    assert [c.name for c in checkpoints(tmp_path)] == ["epoch-3", "epoch-4"]
+
+
+def test_no_images_is_refused(tiny_model, tmp_path):
+    with pytest.raises(ValueError):
+        train_lora(_spec(tiny_model, [], tmp_path), device=CPU)
