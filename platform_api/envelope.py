@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from platform_api import errors
@@ -32,6 +33,11 @@ class Page(BaseModel, Generic[T]):
     results: list[T]
     next_cursor: str | None
     has_more: bool
+
+
+# A row id in a path: PostgreSQL ids are BIGINT, so a larger number is bad input, not a database error.
+MAX_ID = 2**63 - 1
+ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class WriteModel(BaseModel):

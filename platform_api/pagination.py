@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Sequence
 
 from fastapi import Depends, Query
-from sqlalchemy import Select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -80,14 +80,35 @@ async def paginate(
 
     Returns the ORM rows (first column of each result row); the caller maps them to its public schema.
     """
+    rows, has_more = await _page(session, statement, keys, params, descending)
+    rows = [row[0] for row in rows]
+    next_cursor = encode_cursor([getattr(rows[-1], key.key) for key in keys]) if has_more else None
+    return Slice(rows=rows, next_cursor=next_cursor, has_more=has_more)
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    statement: Select,
+    keys: Sequence[ColumnElement],
+    params: PageParams,
+    *,
+    descending: bool = True,
+) -> Slice:
+    """`paginate` for statements that select several columns or sort by computed keys (a relevance score,
+    the columns of a union). The keys are added to the selected columns; rows are whole result rows."""
+    rows, has_more = await _page(session, statement.add_columns(*keys), keys, params, descending)
+    next_cursor = encode_cursor(list(rows[-1][-len(keys):])) if has_more else None
+    return Slice(rows=rows, next_cursor=next_cursor, has_more=has_more)
+
+
+async def _page(
+    session: AsyncSession, statement: Select, keys: Sequence[ColumnElement], params: PageParams, descending: bool
+) -> tuple[list[Row], bool]:
     if params.cursor:
         after = decode_cursor(params.cursor, len(keys))
         key_tuple = tuple_(*keys)
         statement = statement.where(key_tuple < tuple_(*after) if descending else key_tuple > tuple_(*after))
     ordering = [key.desc() if descending else key.asc() for key in keys]
     result = await session.execute(statement.order_by(*ordering).limit(params.limit + 1))
-    rows = list(result.scalars().all())
-    has_more = len(rows) > params.limit
-    rows = rows[: params.limit]
-    next_cursor = encode_cursor([getattr(rows[-1], key.key) for key in keys]) if has_more else None
-    return Slice(rows=rows, next_cursor=next_cursor, has_more=has_more)
+    rows = list(result.all())
+    return rows[: params.limit], len(rows) > params.limit
