@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, MetaData, func
+from sqlalchemy import BigInteger, DateTime, Identity, Index, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The seven PostgreSQL schemas of the data model, one models module each.
@@ -38,6 +38,11 @@ class TimestampsMixin(CreatedAtMixin):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A GIN trigram index (pg_trgm): serves case-insensitive prefix and substring matches (ILIKE '%q%')."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
 
 
 def enum_check(column: str, values: tuple[str, ...]) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import Base, CreatedAtMixin, IdMixin, TimestampsMixin, enum_check
+from db.base import Base, CreatedAtMixin, IdMixin, TimestampsMixin, enum_check, trigram_index
 
 USER_ROLES = ("user", "artist", "admin")
 LANGUAGES = ("en", "ko")
@@ -21,6 +21,7 @@ class User(IdMixin, TimestampsMixin, Base):
         CheckConstraint(enum_check("preferred_language", LANGUAGES), name="preferred_language"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("char_length(username) BETWEEN 3 AND 30", name="username_length"),
+        trigram_index("ix_users_username_trgm", "username"),
         {"schema": "auth"},
     )
 
@@ -46,6 +47,7 @@ class Artist(IdMixin, TimestampsMixin, Base):
         CheckConstraint("earned_token_balance >= 0", name="earned_token_balance_not_negative"),
         CheckConstraint("follower_count >= 0", name="follower_count_not_negative"),
         CheckConstraint("char_length(artist_name) BETWEEN 1 AND 50", name="artist_name_length"),
+        trigram_index("ix_artists_artist_name_trgm", "artist_name"),
         {"schema": "auth"},
     )
 

@@ -13,6 +13,8 @@ class Follow(IdMixin, CreatedAtMixin, Base):
     __table_args__ = (
         UniqueConstraint("follower_id", "following_id"),
         CheckConstraint("follower_id <> following_id", name="no_self_follow"),
+        # "Artists I follow", newest first.
+        Index("ix_follows_follower_id_created_at", "follower_id", "created_at"),
         {"schema": "community"},
     )
 

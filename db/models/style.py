@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKe
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, CreatedAtMixin, IdMixin, TimestampsMixin, enum_check
+from db.base import Base, CreatedAtMixin, IdMixin, TimestampsMixin, enum_check, trigram_index
 
 TRAINING_STATUSES = ("pending", "training", "completed", "failed")
 RUN_STATUSES = ("pending", "submitted", "running", "succeeded", "failed")
@@ -23,6 +23,7 @@ class Style(IdMixin, TimestampsMixin, Base):
         CheckConstraint("char_length(title) BETWEEN 1 AND 100", name="title_length"),
         Index("ix_styles_created_at", "created_at"),
         Index("ix_styles_generation_count_created_at", "generation_count", "created_at"),
+        trigram_index("ix_styles_title_trgm", "title"),
         {"schema": "style"},
     )
 

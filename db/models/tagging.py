@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, CreatedAtMixin, IdMixin
+from db.base import Base, CreatedAtMixin, IdMixin, trigram_index
 
 
 class Tag(IdMixin, CreatedAtMixin, Base):
@@ -14,6 +14,7 @@ class Tag(IdMixin, CreatedAtMixin, Base):
         CheckConstraint("name = lower(name)", name="name_lowercase"),
         CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
         CheckConstraint("usage_count >= 0", name="usage_count_not_negative"),
+        trigram_index("ix_tags_name_trgm", "name"),
         {"schema": "tagging"},
     )
 
