@@ -124,6 +124,7 @@ SELF_FOLLOW_NOT_ALLOWED = ErrorCode(
 REPLY_DEPTH_EXCEEDED = ErrorCode(
     "REPLY_DEPTH_EXCEEDED", 422, "Replies can only be one level deep.", "대댓글에는 답글을 달 수 없습니다."
 )
+NOT_AN_ARTIST = ErrorCode("NOT_AN_ARTIST", 422, "Only artists can be followed.", "작가만 팔로우할 수 있습니다.")
 
 # Server
 INTERNAL_ERROR = ErrorCode(
