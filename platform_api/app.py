@@ -16,6 +16,7 @@ from core.storage import create_object_store
 from db.engine import create_api_engine, create_session_factory
 from platform_api.auth.google import OAUTH_STATE_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS, google_client
 from platform_api.auth.router import router as auth_router
+from platform_api.community.router import router as community_router
 from platform_api import background
 from platform_api.background import Reconciler
 from platform_api.envelope import COMMON_ERROR_RESPONSES
@@ -24,7 +25,9 @@ from platform_api.health.router import router as health_router
 from platform_api.logs import configure_logging
 from platform_api.media import media_router
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from platform_api.notifications.router import router as notifications_router
 from platform_api.rate_limit import RateLimiter, limit_by_caller
+from platform_api.search.router import router as search_router
 from platform_api.security_headers import SecurityHeadersMiddleware
 from platform_api.tokens.dev_toss import DevTossServer
 from platform_api.tokens.payments import DEV_TOSS_PATH, resolve_pending_purchases, toss_api_base, toss_secret_key
@@ -48,7 +51,16 @@ def _operation_id(route: APIRoute) -> str:
 
 def _api_v1_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=COMMON_ERROR_RESPONSES, dependencies=[Depends(limit_by_caller)])
-    for domain in (auth_router, users_router, tokens_router, verify_router):
+    domains = (
+        auth_router,
+        users_router,
+        tokens_router,
+        verify_router,
+        community_router,
+        notifications_router,
+        search_router,
+    )
+    for domain in domains:
         router.include_router(domain)
     return router
 

@@ -6,7 +6,7 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from db.models import Artist, Style, User
+from db.models import Artist, Generation, Style, User
 
 _sequence = itertools.count(1)
 
@@ -43,3 +43,24 @@ def make_style(db: Session, *, artist: Artist | None = None, **overrides) -> Sty
     db.add(style)
     db.flush()
     return style
+
+
+def make_generation(db: Session, *, user: User | None = None, style: Style | None = None, **overrides) -> Generation:
+    """A finished public image by default; pass is_public=False or another status for the other cases."""
+    user = user or make_user(db)
+    style = style or make_style(db, training_status="completed")
+    values = {
+        "status": "completed",
+        "is_public": True,
+        "prompt_tags": ["portrait"],
+        "prompt": "portrait",
+        "aspect_ratio": "1:1",
+        "width": 512,
+        "height": 512,
+        "seed": 1,
+        "cost_tokens": style.generation_cost_tokens,
+    } | overrides
+    generation = Generation(user_id=user.id, style_id=style.id, **values)
+    db.add(generation)
+    db.flush()
+    return generation

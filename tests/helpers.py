@@ -37,6 +37,12 @@ def dev_login(client: TestClient, email: str, username: str | None = None) -> di
     return response.json()["data"]["user"]
 
 
+def another_client(client: TestClient, email: str) -> tuple[TestClient, dict]:
+    """A second browser on the same running app, signed in as `email`; returns it and its user."""
+    other = TestClient(client.app)
+    return other, dev_login(other, email)
+
+
 def assert_error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text
     body = response.json()

@@ -12,7 +12,7 @@ from platform_api import errors
 from platform_api.auth import sessions
 from platform_api.auth.principal import CurrentUser
 from platform_api.database import SessionDep
-from platform_api.envelope import Envelope, error_responses, ok
+from platform_api.envelope import Envelope, ResourceId, error_responses, ok
 from platform_api.errors import ApiError
 from platform_api.media import delete_objects_later, image_url_for, store_upload
 from platform_api.users import service
@@ -29,7 +29,7 @@ class AccountClosed(BaseModel):
 
 
 @router.get("/{user_id}", response_model=Envelope[UserPublic], responses=error_responses(errors.NOT_FOUND))
-async def get_user(user_id: int, request: Request, db: SessionDep):
+async def get_user(user_id: ResourceId, request: Request, db: SessionDep):
     return ok(await service.public_profile(db, user_id, image_url_for(request)))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from db.models import Artist, Artwork, Follow, Generation, Style, User
 from platform_api import errors
 from platform_api.auth import api_keys, sessions
+from platform_api.community import service as community
 from platform_api.errors import ApiError
 from platform_api.users.schemas import ArtistPublic, ImageUrl, ProfileUpdate, StyleSummary, UserPublic, UserStats
 
@@ -101,6 +102,7 @@ async def leave(db: AsyncSession, user: User) -> tuple[str, list[str]]:
     """
     await sessions.end_all_sessions(db, user.id)
     await api_keys.revoke_all_keys(db, user.id)
+    await community.forget_user(db, user.id)
     if user.artist is not None and await _style_has_generations(db, user.artist.id):
         user.is_active = False
         user.deactivated_at = datetime.now(UTC)

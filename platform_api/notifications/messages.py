@@ -1,0 +1,62 @@
+"""Notification text in the reader's language, rendered from the stored type and data when listed, so a
+notification reads in whatever language its reader uses today."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from platform_api.i18n import Language
+
+# Types with several wordings pick one by a variant: a comment that answers another comment is a reply.
+_TEMPLATES: dict[tuple[str, str], dict[Language, str]] = {
+    ("follow", ""): {
+        "en": "{actor} started following you.",
+        "ko": "{actor}님이 회원님을 팔로우하기 시작했습니다.",
+    },
+    ("like", ""): {
+        "en": "{actor} liked your image.",
+        "ko": "{actor}님이 회원님의 이미지를 좋아합니다.",
+    },
+    ("comment", ""): {
+        "en": "{actor} commented on your image.",
+        "ko": "{actor}님이 회원님의 이미지에 댓글을 남겼습니다.",
+    },
+    ("comment", "reply"): {
+        "en": "{actor} replied to your comment.",
+        "ko": "{actor}님이 회원님의 댓글에 답글을 남겼습니다.",
+    },
+    ("generation_complete", ""): {
+        "en": "Your image is ready.",
+        "ko": "이미지 생성이 완료되었습니다.",
+    },
+    ("generation_failed", ""): {
+        "en": "Your image could not be generated. Your tokens were refunded.",
+        "ko": "이미지를 생성하지 못했습니다. 사용한 토큰은 환불되었습니다.",
+    },
+    ("style_training_complete", ""): {
+        "en": "Your style “{style_title}” is trained and ready to use.",
+        "ko": "스타일 “{style_title}” 학습이 완료되어 바로 사용할 수 있습니다.",
+    },
+    ("style_training_failed", ""): {
+        "en": "Training your style “{style_title}” failed.",
+        "ko": "스타일 “{style_title}” 학습에 실패했습니다.",
+    },
+}
+
+# When the actor's account is gone or deactivated, or a style title is missing from old data.
+_FALLBACKS: dict[Language, dict[str, str]] = {
+    "en": {"actor": "Someone", "style_title": "your style"},
+    "ko": {"actor": "누군가", "style_title": "내 스타일"},
+}
+
+
+def render(type: str, data: Mapping[str, Any], actor_name: str | None, language: Language) -> str:
+    variant = "reply" if type == "comment" and data.get("parent_comment_id") else ""
+    template = _TEMPLATES[(type, variant)][language]
+    values = dict(_FALLBACKS[language])
+    if actor_name:
+        values["actor"] = actor_name
+    if isinstance(data.get("style_title"), str) and data["style_title"]:
+        values["style_title"] = data["style_title"]
+    return template.format_map(values)
