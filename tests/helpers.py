@@ -70,6 +70,19 @@ def production_settings(database_url: str = "postgresql://db.internal/style_lice
     return Settings(**values)
 
 
+def run_with_sessions(settings: Settings, work, clients: int):
+    """Run `work(session_factory)` on its own event loop with a pool wide enough for `clients` at once."""
+
+    async def main():
+        engine = create_api_engine(settings.database.model_copy(update={"pool_size": clients, "max_overflow": 8}))
+        try:
+            return await work(create_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
 def spend_tokens(db: Session, database_url: str, user_id: int, amount: int) -> int:
     """Charge `amount` tokens for a queued generation through the real ledger; returns the generation id."""
     style = make_style(db, generation_cost_tokens=amount)

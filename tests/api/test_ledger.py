@@ -18,21 +18,13 @@ from platform_api.errors import ApiError
 from platform_api.tokens import ledger
 from platform_api.tokens.audit import audit_database
 from tests.factories import make_style, make_user
+from tests.helpers import run_with_sessions
 
 CLIENTS = 32
 
 
 def _run(settings: Settings, work):
-    """Run `work(session_factory)` on its own event loop with a pool wide enough for every client."""
-
-    async def main():
-        engine = create_api_engine(settings.database.model_copy(update={"pool_size": CLIENTS, "max_overflow": 8}))
-        try:
-            return await work(create_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+    return run_with_sessions(settings, work, CLIENTS)
 
 
 def _generation(db, user, style, **values) -> Generation:
