@@ -1,0 +1,126 @@
+// The shapes the app relies on, checked at runtime (spec §7.1: no TypeScript, runtime validation instead).
+// They mirror the API's pydantic schemas; unknown extra fields pass through untouched.
+import { z } from 'zod'
+
+const id = z.number().int()
+const timestamp = z.string()
+// Decimals (prices, amounts) arrive as JSON strings; numbers are accepted too.
+const decimal = z.union([z.string(), z.number()]).transform((value) => String(value))
+
+export const ArtistPrivate = z.object({
+  artist_name: z.string(),
+  follower_count: z.number().int(),
+  verified_email: z.string(),
+  earned_token_balance: z.number().int(),
+  has_signature_image: z.boolean(),
+})
+
+export const UserPrivate = z.object({
+  id,
+  email: z.string(),
+  username: z.string(),
+  bio: z.string().nullable(),
+  profile_image_url: z.string().nullable(),
+  role: z.enum(['user', 'artist', 'admin']),
+  token_balance: z.number().int(),
+  preferred_language: z.string(),
+  created_at: timestamp,
+  artist: ArtistPrivate.nullable(),
+})
+
+export const SignedIn = z.object({ user: UserPrivate, csrf_token: z.string() })
+
+export const UserPublic = z.object({
+  id,
+  username: z.string(),
+  bio: z.string().nullable(),
+  profile_image_url: z.string().nullable(),
+  role: z.string(),
+  created_at: timestamp,
+  artist: z.object({ artist_name: z.string(), follower_count: z.number().int() }).nullable(),
+  stats: z.object({
+    public_generations: z.number().int(),
+    followers: z.number().int(),
+    following: z.number().int(),
+    style: z.object({ id, title: z.string(), training_status: z.string() }).nullable(),
+  }),
+})
+
+export const Balance = z.object({
+  token_balance: z.number().int(),
+  earned_token_balance: z.number().int().nullable(),
+})
+
+export const TokenPackage = z.object({
+  id: z.string(),
+  tokens: z.number().int(),
+  price: decimal,
+  currency: z.string(),
+})
+export const TokenPackages = z.array(TokenPackage)
+
+export const Purchase = z.object({
+  id,
+  package_id: z.string(),
+  order_id: z.string(),
+  tokens: z.number().int(),
+  amount: decimal,
+  currency: z.string(),
+  status: z.string(),
+  created_at: timestamp,
+  paid_at: timestamp.nullable(),
+})
+
+export const Checkout = z.object({
+  purchase: Purchase,
+  clientKey: z.string(),
+  customerKey: z.string(),
+  orderId: z.string(),
+  orderName: z.string(),
+  amount: decimal,
+  currency: z.string(),
+  successUrl: z.string(),
+  failUrl: z.string(),
+  checkoutUrl: z.string().nullable().optional(),
+})
+
+export const LedgerEntry = z.object({
+  id,
+  kind: z.string(),
+  amount: z.number().int(),
+  balance: z.enum(['tokens', 'earnings']),
+  status: z.string(),
+  memo: z.string().nullable(),
+  related_generation_id: id.nullable(),
+  related_purchase_id: id.nullable(),
+  created_at: timestamp,
+})
+
+/** A cursor page of `item` (spec §6.1.3). */
+export function pageOf(item) {
+  return z.object({ results: z.array(item), next_cursor: z.string().nullable(), has_more: z.boolean() })
+}
+
+export const Verification = z.object({
+  proof: z.enum(['content_credentials', 'watermark']).nullable(),
+  artist: z.object({ id, name: z.string() }).nullable(),
+  style: z.object({ id, title: z.string() }).nullable(),
+  generation: z.object({ id, created_at: timestamp }).nullable(),
+  content_credentials: z.object({
+    state: z.enum(['absent', 'invalid', 'valid', 'trusted']),
+    signer: z.string().nullable(),
+    failures: z.array(z.string()),
+  }),
+  watermark_generation_id: id.nullable(),
+  metadata: z
+    .object({
+      artist_name: z.string().nullable(),
+      style_title: z.string().nullable(),
+      generation_id: id.nullable(),
+      platform: z.string().nullable(),
+      created_at: z.string().nullable(),
+    })
+    .nullable(),
+})
+
+export const CsrfToken = z.object({ csrf_token: z.string() })
