@@ -35,6 +35,7 @@ from platform_api.tokens.router import router as tokens_router
 from platform_api.tokens.toss import TossClient
 from platform_api.users.router import router as users_router
 from platform_api.verify.router import router as verify_router
+from platform_api.web import serve_web_app
 
 API_PREFIX = "/api/v1"
 
@@ -120,4 +121,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_api_v1_router())
     if settings.payments.provider is PaymentProvider.dev and not settings.payments.toss_api_base:
         app.mount(DEV_TOSS_PATH, DevTossServer(secret_key=toss_secret_key(settings)).app())
+    serve_web_app(app)
     return app

@@ -17,6 +17,17 @@ DOCS_CSP = (
     "frame-ancestors 'none'; base-uri 'self'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# With Toss payments the web app's payment widget loads its script and frames from Toss.
+TOSS_CSP = (
+    APP_CSP.replace("script-src 'self'", "script-src 'self' https://js.tosspayments.com")
+    .replace("connect-src 'self'", "connect-src 'self' https://*.tosspayments.com")
+    + "; frame-src https://*.tosspayments.com"
+)
+
+
+def _app_csp(scope: Scope) -> str:
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    return TOSS_CSP if settings is not None and settings.payments.provider == "toss" else APP_CSP
 
 
 class SecurityHeadersMiddleware:
@@ -36,7 +47,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"].startswith(DOCS_PATHS) else APP_CSP
+        csp = DOCS_CSP if scope["path"].startswith(DOCS_PATHS) else _app_csp(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
