@@ -10,12 +10,12 @@ TORCH_PIN := torch==2.13.0
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test stop clean
+.PHONY: run test stop clean system-deps web-build web-test
 
-run: $(VENV)/.run-deps
+run: $(VENV)/.run-deps web-build
 	$(BIN)/python -m cluster.local
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps system-deps web-test
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 # Stops what `make run` started, and nothing else.
@@ -23,7 +23,7 @@ stop:
 	@if [ -f .data/run.pid ]; then kill -TERM $$(cat .data/run.pid) 2>/dev/null && echo "stopping"; else echo "not running"; fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage htmlcov
+	rm -rf $(VENV) .pytest_cache .coverage htmlcov web/node_modules web/dist web/coverage
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,32 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_PIN) $(TORCH_PIP_ARGS)
 	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
 	touch $@ $(VENV)/.run-deps
+
+# The web app (web/, Node 20 + npm): built when web/dist is missing or older than its sources; the API serves it.
+NPM := $(shell command -v npm 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package-lock.json
+
+web-build: $(if $(NPM),web/dist/index.html)
+	$(if $(NPM),,@echo "npm not found: the API runs without the web app (install Node 20 to build it)" >&2)
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+# Lint, then the unit and component tests with coverage; the browser tests run inside pytest (tests/web).
+web-test: web/node_modules/.package-lock.json
+	cd web && npm run lint && npm run coverage
+
+# Debian packages of the browser tests; apt-get runs only when one is missing (through sudo when not root).
+SYSTEM_PACKAGES := chromium fonts-nanum
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+system-deps:
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done)"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then echo "missing $$missing (no apt-get): the browser tests will be skipped" >&2; exit 0; fi; \
+	echo "installing" $$missing; \
+	$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing

@@ -1,0 +1,159 @@
+"""The web app against the real API: a fresh migrated database, the API with uvicorn on a free port serving
+the Vite build, and the browser tests (web/e2e/*.mjs, playwright-core driving Debian's chromium) run by node."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from sqlalchemy.orm import Session
+
+from cluster.postgres import create_database, drop_database
+from core.provenance import sign_generated_image
+from core.provenance_info import ProvenanceInfo
+from core.settings import AppSettings, AuthSettings, DatabaseSettings, Environment, LimitSettings, Settings, StorageSettings
+from core.signature import ArtistMark
+from db.engine import create_sync_engine
+from db.migrate import upgrade
+from db.models import Generation
+from platform_api.app import create_app
+from tests.core.artwork import synthetic_artwork
+from tests.factories import make_artist, make_style
+from tests.stubs.server import BackgroundServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+DIST_INDEX = WEB / "dist" / "index.html"
+# What the build is made from: newer than dist/index.html means the build is stale.
+BUILD_INPUTS = ("src", "public", "index.html", "vite.config.js", "package-lock.json")
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def _newest_input() -> float:
+    newest = 0.0
+    for name in BUILD_INPUTS:
+        path = WEB / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def _npm(*args: str) -> None:
+    subprocess.run(["npm", *args], cwd=WEB, check=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def web_build() -> Path:
+    """web/dist, built when missing or older than its sources (`make test` has built it already)."""
+    if shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are needed for the web app (Node 20)")
+    if not (WEB / "node_modules" / ".package-lock.json").exists():
+        _npm("ci", "--no-audit", "--no-fund")
+    if not DIST_INDEX.exists() or DIST_INDEX.stat().st_mtime < _newest_input():
+        _npm("run", "build")
+    return DIST_INDEX.parent
+
+
+@dataclass
+class WebStack:
+    url: str
+    settings: Settings
+    app: object
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def web_stack(web_build: Path, postgres_server_url: str, tmp_path_factory) -> Iterator[WebStack]:
+    """The API serving the web build on a free port, with a database of its own, migrated."""
+    name = f"sl_test_web_{secrets.token_hex(4)}"
+    database_url = create_database(postgres_server_url, name, exist_ok=False)
+    upgrade(database_url)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data = tmp_path_factory.mktemp("web-stack")
+    settings = Settings(
+        # public_url: the dev checkout's redirects and the API's calls to its own dev Toss server go here.
+        app=AppSettings(env=Environment.test, log_level="WARNING", data_dir=data / "data", run_reconcilers=False,
+                        public_url=url),
+        database=DatabaseSettings(url=database_url),
+        storage=StorageSettings(local_dir=data / "objects"),
+        auth=AuthSettings(),
+        limits=LimitSettings(enabled=False),
+    )
+    app = create_app(settings)
+    try:
+        with BackgroundServer(app, port, lifespan=True):
+            yield WebStack(url=url, settings=settings, app=app, database_url=database_url)
+    finally:
+        drop_database(postgres_server_url, name)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _signed_generation(stack: WebStack) -> bytes:
+    """A generated image as the platform ships it: signed by 김민아's style, with content credentials."""
+    engine = create_sync_engine(stack.database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            artist = make_artist(db, artist_name="김민아")
+            style = make_style(db, artist=artist, title="Watercolour Garden")
+            generation = Generation(
+                user_id=artist.user_id, style_id=style.id, status="completed", prompt_tags=["garden"], prompt="garden",
+                aspect_ratio="1:1", width=512, height=512, seed=42, cost_tokens=10,
+            )
+            db.add(generation)
+            db.commit()
+    finally:
+        engine.dispose()
+    info = ProvenanceInfo(
+        artist_id=artist.user_id, artist_name="김민아", style_id=style.id, style_title="Watercolour Garden",
+        generation_id=generation.id, seed=42, created_at=datetime.now(UTC), platform="Style License",
+        licence="Licensed style.",
+    )
+    return sign_generated_image(synthetic_artwork(512, 512, seed=9), info, mark=ArtistMark("김민아"),
+                                keys=stack.app.state.provenance_keys).data
+
+
+@pytest.fixture(scope="session")
+def e2e_fixtures(web_stack: WebStack, tmp_path_factory) -> Path:
+    """The files the browser tests upload."""
+    folder = tmp_path_factory.mktemp("e2e-fixtures")
+    avatar = Image.new("RGB", (256, 256), (251, 191, 36))
+    ImageDraw.Draw(avatar).ellipse((48, 48, 208, 208), fill=(120, 53, 15))
+    (folder / "avatar.png").write_bytes(_png(avatar))
+    signature = Image.new("RGBA", (360, 90), (0, 0, 0, 0))
+    ImageDraw.Draw(signature).line([(10, 70), (90, 20), (150, 65), (230, 15), (340, 60)], fill=(20, 20, 20, 255), width=9)
+    (folder / "signature.png").write_bytes(_png(signature))
+    synthetic_artwork(640, 480, seed=3).save(folder / "plain.jpg", "JPEG", quality=90)
+    (folder / "signed.png").write_bytes(_signed_generation(web_stack))
+    (folder / "notes.txt").write_text("not an image\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def run_browser_spec(web_stack: WebStack, e2e_fixtures: Path):
+    """Runs `node web/e2e/<spec>.mjs <url>`; the spec's own log is the failure message."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium and fonts-nanum")
+
+    def run(spec: str) -> None:
+        env = os.environ | {"E2E_FIXTURES": str(e2e_fixtures), "E2E_SCREENSHOTS": str(WEB / "e2e" / "screenshots")}
+        result = subprocess.run(
+            ["node", f"e2e/{spec}.mjs", web_stack.url], cwd=WEB, env=env, capture_output=True, text=True, timeout=240
+        )
+        assert result.returncode == 0, f"{spec} failed:\n{result.stdout}\n{result.stderr}"
+
+    return run

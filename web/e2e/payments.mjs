@@ -1,0 +1,68 @@
+// Buying tokens through the development checkout: the balance rises once; a refresh of the success page
+// changes nothing; a cancelled checkout lands on the fail page; the history lists it all; both languages.
+import { assert, devSignIn, headerBalance, open, run, switchLanguage } from './lib.mjs'
+
+await run('payments', async (session) => {
+  const page = await session.newPage()
+
+  session.step('signed out: packages with a sign-in button')
+  await open(page, '/tokens')
+  await page.locator('[data-test="package-basic_100"]').getByText('Sign in to buy tokens').waitFor()
+
+  session.step('sign in; the tokens page shows balance, packages and the welcome bonus')
+  await devSignIn(page, { email: 'buyer@example.com', username: 'buyer' })
+  await open(page, '/tokens')
+  assert.equal(Number((await page.locator('[data-test="tokens-balance"]').innerText()).replace(/\D/g, '')), 100)
+  await page.locator('[data-test="transactions"]').getByText('Welcome bonus').waitFor()
+  assert.match(await page.locator('[data-test="package-basic_100"]').innerText(), /₩10,000/)
+  await session.screenshot(page, 'tokens-en')
+
+  session.step('buy 100 tokens through the dev checkout')
+  await page.locator('[data-test="package-basic_100"] button').click()
+  await page.waitForURL(/\/_dev\/toss\/checkout\?/)
+  await page.getByRole('button', { name: 'Pay' }).click()
+  await page.waitForURL(/\/payments\/success\?/)
+  await page.locator('[data-test="payment-success"]').waitFor()
+  assert.match(await page.locator('[data-test="payment-new-balance"]').innerText(), /200/)
+  assert.equal(await headerBalance(page), 200)
+  await session.screenshot(page, 'payment-success-en')
+
+  session.step('refreshing the success page confirms again without a second credit')
+  const successUrl = page.url()
+  await page.reload()
+  await page.locator('[data-test="payment-success"]').waitFor()
+  assert.equal(await headerBalance(page), 200)
+
+  session.step('the history lists the purchase; the Purchases filter keeps it')
+  await open(page, '/tokens#history')
+  const history = page.locator('[data-test="transactions"]')
+  await history.getByText('Token purchase').waitFor()
+  assert.match(await history.locator('li').first().innerText(), /\+100/)
+  await page.getByRole('tab', { name: 'Usage' }).click()
+  await page.getByText('Nothing here yet').waitFor()
+  await page.getByRole('tab', { name: 'Purchases' }).click()
+  await history.getByText('Token purchase').waitFor()
+
+  session.step('a cancelled checkout lands on the fail page; the balance stays')
+  await page.locator('[data-test="package-standard_500"] button').click()
+  await page.waitForURL(/\/_dev\/toss\/checkout\?/)
+  await page.getByRole('button', { name: 'Cancel' }).click()
+  await page.waitForURL(/\/payments\/fail\?/)
+  await page.getByText('You cancelled the payment.').waitFor()
+  assert.equal(await headerBalance(page), 200)
+  await session.screenshot(page, 'payment-fail-en')
+
+  session.step('the same pages in Korean')
+  await switchLanguage(page, 'ko')
+  await page.getByText('결제를 취소했습니다.').waitFor()
+  await session.screenshot(page, 'payment-fail-ko')
+  await page.goto(successUrl)
+  await page.locator('[data-test="payment-success"]').getByText('결제 완료').waitFor()
+  assert.equal(await headerBalance(page), 200)
+  await session.screenshot(page, 'payment-success-ko')
+  await open(page, '/tokens')
+  await page.locator('[data-test="transactions"]').getByText('토큰 충전').waitFor()
+  assert.match(await page.locator('[data-test="package-basic_100"]').innerText(), /10,000원|₩10,000/)
+  await session.screenshot(page, 'tokens-ko')
+  await switchLanguage(page, 'en')
+})
