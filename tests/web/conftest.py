@@ -3,6 +3,7 @@ the Vite build, and the browser tests (web/e2e/*.mjs, playwright-core driving De
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import secrets
@@ -21,13 +22,14 @@ from cluster.postgres import create_database, drop_database
 from core.provenance import sign_generated_image
 from core.provenance_info import ProvenanceInfo
 from core.settings import AppSettings, AuthSettings, DatabaseSettings, Environment, LimitSettings, Settings, StorageSettings
+from core import storage_keys
 from core.signature import ArtistMark
 from db.engine import create_sync_engine
 from db.migrate import upgrade
 from db.models import Generation
 from platform_api.app import create_app
 from tests.core.artwork import synthetic_artwork
-from tests.factories import make_artist, make_style
+from tests.factories import make_artist, make_generation, make_style, make_user
 from tests.stubs.server import BackgroundServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +129,35 @@ def _signed_generation(stack: WebStack) -> bytes:
                                 keys=stack.app.state.provenance_keys).data
 
 
+# The artist whose images fill the feed in the community test; signs in as this email to read notifications.
+FEED_ARTIST_EMAIL = "harbour@example.com"
+
+
+def _seed_feed(stack: WebStack) -> None:
+    """A trained style with three public images, their files in the API's object store."""
+    engine = create_sync_engine(stack.database_url)
+    store = stack.app.state.object_store
+    try:
+        with Session(engine, expire_on_commit=False) as db:
+            user = make_user(db, email=FEED_ARTIST_EMAIL, username="jiwoo_han", role="artist")
+            artist = make_artist(db, user=user, artist_name="한지우")
+            style = make_style(db, artist=artist, title="Ink Harbour", training_status="completed")
+            generations = [
+                make_generation(db, user=user, style=style, seed=seed, prompt_tags=["harbour", "boats"],
+                                description=description)
+                for seed, description in [(11, "Morning boats"), (12, "Lanterns on the pier"), (13, None)]
+            ]
+            for generation in generations:
+                keys = storage_keys.generation(generation.id, "png")
+                data = _png(synthetic_artwork(512, 512, seed=generation.seed))
+                asyncio.run(store.put(keys.image, data, content_type="image/png", public=True))
+                asyncio.run(store.put(keys.thumbnail, data, content_type="image/png", public=True))
+                generation.result_key, generation.thumbnail_key = keys.image, keys.thumbnail
+            db.commit()
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def e2e_fixtures(web_stack: WebStack, tmp_path_factory) -> Path:
     """The files the browser tests upload."""
@@ -140,6 +171,7 @@ def e2e_fixtures(web_stack: WebStack, tmp_path_factory) -> Path:
     synthetic_artwork(640, 480, seed=3).save(folder / "plain.jpg", "JPEG", quality=90)
     (folder / "signed.png").write_bytes(_signed_generation(web_stack))
     (folder / "notes.txt").write_text("not an image\n")
+    _seed_feed(web_stack)
     return folder
 
 

@@ -31,3 +31,7 @@ def test_buying_tokens_through_the_dev_checkout(run_browser_spec):
 
 def test_verify_page(run_browser_spec):
     run_browser_spec("verify")
+
+
+def test_feed_likes_comments_follows_search_and_notifications(run_browser_spec):
+    run_browser_spec("community")

@@ -124,3 +124,77 @@ export const Verification = z.object({
 })
 
 export const CsrfToken = z.object({ csrf_token: z.string() })
+
+// Community (spec §6.7), notifications (§6.9), search (§6.8).
+export const UserCard = z.object({ id, username: z.string(), profile_image_url: z.string().nullable() })
+export const ArtistCard = UserCard.extend({ artist_name: z.string(), follower_count: z.number().int() })
+export const FollowedArtist = ArtistCard.extend({ followed_at: timestamp })
+
+export const StyleCard = z.object({
+  id,
+  title: z.string(),
+  thumbnail_url: z.string().nullable(),
+  artist: z.object({ id, artist_name: z.string() }),
+})
+
+export const GenerationCard = z.object({
+  id,
+  image_url: z.string().nullable(),
+  thumbnail_url: z.string().nullable(),
+  description: z.string().nullable(),
+  prompt_tags: z.array(z.string()),
+  aspect_ratio: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  is_public: z.boolean(),
+  like_count: z.number().int(),
+  comment_count: z.number().int(),
+  liked_by_me: z.boolean().nullable(),
+  owner: UserCard,
+  style: StyleCard,
+  created_at: timestamp,
+})
+
+export const FollowingFeedItem = z.object({
+  kind: z.enum(['generation', 'style']),
+  at: timestamp,
+  generation: GenerationCard.nullable().optional(),
+  style: StyleCard.nullable().optional(),
+})
+
+export const LikeState = z.object({ generation_id: id, liked: z.boolean(), like_count: z.number().int() })
+export const FollowState = z.object({ user_id: id, following: z.boolean(), follower_count: z.number().int() })
+
+export const Comment = z.object({
+  id,
+  generation_id: id,
+  parent_id: id.nullable(),
+  content: z.string().nullable(),
+  author: UserCard.nullable(),
+  is_deleted: z.boolean(),
+  is_edited: z.boolean(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  get replies() {
+    return z.array(Comment).nullable().optional()
+  },
+})
+export const CommentDeleted = z.object({ id, deleted: z.boolean() })
+
+export const Notification = z.object({
+  id,
+  type: z.string(),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  actor: UserCard.nullable(),
+  is_read: z.boolean(),
+  read_at: timestamp.nullable(),
+  created_at: timestamp,
+})
+export const NotificationPage = pageOf(Notification).extend({ unread_count: z.number().int() })
+export const ReadAll = z.object({ marked_read: z.number().int(), unread_count: z.number().int() })
+
+export const SearchResults = z.object({
+  styles: pageOf(StyleCard.extend({ matched_by: z.enum(['name', 'tag']) })).nullable(),
+  artists: pageOf(ArtistCard.extend({ matched_by: z.enum(['name', 'username']) })).nullable(),
+})

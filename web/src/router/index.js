@@ -26,6 +26,13 @@ export const routes = [
       },
       { path: 'payments/fail', name: 'payment-fail', component: () => import('@/pages/PaymentFailPage.vue') },
       { path: 'verify', name: 'verify', component: () => import('@/pages/VerifyPage.vue') },
+      { path: 'search', name: 'search', component: () => import('@/pages/SearchPage.vue') },
+      {
+        path: 'notifications',
+        name: 'notifications',
+        component: () => import('@/pages/NotificationsPage.vue'),
+        meta: { auth: true },
+      },
       { path: 'users/:id(\\d+)', name: 'user', component: () => import('@/pages/UserProfilePage.vue') },
       { path: ':rest(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue') },
     ],

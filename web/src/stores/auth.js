@@ -3,6 +3,8 @@ import { computed, ref, shallowRef } from 'vue'
 import { api } from '@/api/index.js'
 import { ApiError } from '@/api/client.js'
 import { SignedIn, UserPrivate } from '@/api/schemas.js'
+import { useCommunityStore } from './community.js'
+import { useNotificationsStore } from './notifications.js'
 import { useTokensStore } from './tokens.js'
 
 /** Who is signed in, and their own account (spec §6.2.1, §6.3). */
@@ -19,8 +21,14 @@ export const useAuthStore = defineStore('auth', () => {
     user.value = next
     loaded.value = true
     const tokens = useTokensStore()
-    if (next) tokens.setBalance(next.token_balance, next.artist?.earned_token_balance ?? null)
-    else tokens.reset()
+    if (next) {
+      tokens.setBalance(next.token_balance, next.artist?.earned_token_balance ?? null)
+    } else {
+      // Nothing of the last account stays behind for the next one.
+      tokens.reset()
+      useCommunityStore().reset()
+      useNotificationsStore().reset()
+    }
   }
 
   /** Reads the session once; guards and the header wait on the same request. */

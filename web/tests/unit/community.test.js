@@ -1,0 +1,312 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { useAuthStore } from '@/stores/auth.js'
+import { useCommunityStore } from '@/stores/community.js'
+import { POLL_SECONDS, useNotificationsStore } from '@/stores/notifications.js'
+import { useSearchStore } from '@/stores/search.js'
+import { Host, fail, fakeApi, flushPromises, me, mountApp, ok, publicProfile } from './helpers.js'
+
+const CSRF = { 'GET /api/v1/auth/csrf': ok({ csrf_token: 'c' }) }
+const signedOut = { 'GET /api/v1/auth/me': fail(401, 'UNAUTHORIZED') }
+const page = (results, more = {}) => ok({ results, next_cursor: null, has_more: false, ...more })
+const artist = { id: 3, username: 'jiwoo', profile_image_url: null, artist_name: '한지우', follower_count: 4 }
+const style = { id: 9, title: 'Ink Harbour', thumbnail_url: null, artist: { id: 3, artist_name: '한지우' } }
+const generation = (overrides = {}) => ({
+  id: 21, image_url: '/media/public/g/21.png', thumbnail_url: '/media/public/g/21-t.png', description: 'Morning boats',
+  prompt_tags: ['harbour'], aspect_ratio: '1:1', width: 512, height: 512, is_public: true, like_count: 2,
+  comment_count: 0, liked_by_me: false, owner: { id: 3, username: 'jiwoo', profile_image_url: null }, style,
+  created_at: '2026-11-27T10:00:00Z', ...overrides,
+})
+const comment = (overrides = {}) => ({
+  id: 1, generation_id: 21, parent_id: null, content: 'Lovely', author: { id: 7, username: 'mina', profile_image_url: null },
+  is_deleted: false, is_edited: false, created_at: '2026-11-27T10:00:00Z', updated_at: '2026-11-27T10:00:00Z', replies: [],
+  ...overrides,
+})
+const notification = (overrides = {}) => ({
+  id: 1, type: 'follow', message: 'mina started following you.', data: {}, actor: { id: 7, username: 'mina', profile_image_url: null },
+  is_read: false, read_at: null, created_at: '2026-11-27T10:00:00Z', ...overrides,
+})
+
+beforeEach(() => setActivePinia(createPinia()))
+
+describe('community store', () => {
+  it('likes and unlikes with the API’s count', async () => {
+    const fetch = fakeApi({
+      ...CSRF,
+      'POST /api/v1/generations/21/like': ok({ generation_id: 21, liked: true, like_count: 3 }),
+      'DELETE /api/v1/generations/21/like': ok({ generation_id: 21, liked: false, like_count: 2 }),
+    })
+    const community = useCommunityStore()
+    expect((await community.setLiked(21, true)).like_count).toBe(3)
+    expect((await community.setLiked(21, false)).liked).toBe(false)
+    expect(fetch.requests.filter((r) => r.path.endsWith('/like')).map((r) => r.method)).toEqual(['POST', 'DELETE'])
+  })
+
+  it('reads whom I follow once, and keeps it in step with follows', async () => {
+    const fetch = fakeApi({
+      ...CSRF,
+      'GET /api/v1/users/me/following': (r) =>
+        r.query.cursor ? page([]) : page([{ ...artist, id: 5, followed_at: 'x' }], { has_more: true, next_cursor: 'n' }),
+      'POST /api/v1/users/3/follow': ok({ user_id: 3, following: true, follower_count: 5 }),
+      'DELETE /api/v1/users/3/follow': ok({ user_id: 3, following: false, follower_count: 4 }),
+    })
+    const community = useCommunityStore()
+    await community.loadFollowing()
+    await community.loadFollowing()
+    expect(fetch.requests.filter((r) => r.path.endsWith('/following'))).toHaveLength(2) // two pages, read once
+    expect(community.isFollowing(5)).toBe(true)
+    await community.setFollowing(artist, true)
+    expect(community.isFollowing(3)).toBe(true)
+    expect(community.following[0].follower_count).toBe(5)
+    await community.setFollowing(artist, false)
+    expect(community.isFollowing(3)).toBe(false)
+  })
+
+  it('writes comments and replies, edits and deletes them', async () => {
+    const fetch = fakeApi({
+      ...CSRF,
+      'POST /api/v1/generations/21/comments': (r) => ok(comment({ content: r.json.content, parent_id: r.json.parent_id ?? null }), 201),
+      'PATCH /api/v1/comments/1': ok(comment({ content: 'Edited', is_edited: true })),
+      'DELETE /api/v1/comments/1': ok({ id: 1, deleted: true }),
+    })
+    const community = useCommunityStore()
+    await community.addComment(21, 'Hi')
+    await community.addComment(21, 'Reply', 1)
+    expect(fetch.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/comments')).map((r) => r.json)).toEqual([
+      { content: 'Hi' },
+      { content: 'Reply', parent_id: 1 },
+    ])
+    expect((await community.editComment(1, 'Edited')).is_edited).toBe(true)
+    expect((await community.deleteComment(1)).deleted).toBe(true)
+  })
+
+  it('is emptied when the account signs out', async () => {
+    fakeApi({ ...CSRF, 'GET /api/v1/users/me/following': page([{ ...artist, followed_at: 'x' }]), 'POST /api/v1/auth/logout': ok(null) })
+    const community = useCommunityStore()
+    const auth = useAuthStore()
+    auth.setUser(me())
+    await community.loadFollowing()
+    await auth.logout()
+    expect(community.following).toEqual([])
+    expect(community.followingLoaded).toBe(false)
+  })
+})
+
+describe('notifications store', () => {
+  it('counts unread, reads one and all', async () => {
+    fakeApi({
+      ...CSRF,
+      'GET /api/v1/notifications': page([notification()], { unread_count: 2 }),
+      'PATCH /api/v1/notifications/1/read': ok(notification({ is_read: true, read_at: 'now' })),
+      'POST /api/v1/notifications/read-all': ok({ marked_read: 1, unread_count: 0 }),
+    })
+    const notifications = useNotificationsStore()
+    expect(await notifications.refreshUnread()).toBe(2)
+    await notifications.markRead(notification())
+    expect(notifications.unreadCount).toBe(1)
+    await notifications.markRead(notification({ is_read: true })) // already read: the count stays
+    expect(notifications.unreadCount).toBe(1)
+    await notifications.markAllRead()
+    expect(notifications.unreadCount).toBe(0)
+  })
+
+  it('polls while started', async () => {
+    vi.useFakeTimers()
+    const fetch = fakeApi({ 'GET /api/v1/notifications': page([], { unread_count: 1 }) })
+    const notifications = useNotificationsStore()
+    notifications.startPolling()
+    await vi.advanceTimersByTimeAsync(POLL_SECONDS * 1000 * 2)
+    expect(fetch.requests).toHaveLength(3)
+    notifications.reset()
+    await vi.advanceTimersByTimeAsync(POLL_SECONDS * 1000 * 2)
+    expect(fetch.requests).toHaveLength(3)
+    expect(notifications.unreadCount).toBe(0)
+    vi.useRealTimers()
+  })
+})
+
+describe('search store', () => {
+  it('asks for both lists, or pages one', async () => {
+    const fetch = fakeApi({ 'GET /api/v1/search': ok({ styles: null, artists: null }) })
+    const search = useSearchStore()
+    await search.search('ink')
+    await search.search('ink', { type: 'styles', cursor: 'c' })
+    expect(fetch.requests.map((r) => r.query)).toEqual([
+      { q: 'ink', type: 'all', limit: '20' },
+      { q: 'ink', type: 'styles', cursor: 'c', limit: '20' },
+    ])
+    expect(search.lastQuery).toBe('ink')
+  })
+})
+
+describe('home feed', () => {
+  it('shows the public feed to visitors, with comments to read', async () => {
+    fakeApi({ ...signedOut, 'GET /api/v1/feed': page([generation()]), 'GET /api/v1/generations/21/comments': page([comment({ replies: [comment({ id: 2, parent_id: 1, content: 'Thanks', replies: null })] })]) })
+    const { wrapper } = await mountApp(Host, { url: '/' })
+    expect(wrapper.text()).toContain('Art styles, licensed by the artists who made them')
+    const tile = wrapper.get('[data-test="generation-21"]')
+    expect(tile.text()).toContain('in Ink Harbour · 한지우')
+    expect(tile.find('[data-test="like"]').exists()).toBe(false)
+    await tile.get('[data-test="open-comments"]').trigger('click')
+    await flushPromises()
+    const modal = wrapper.get('[data-test="comments-modal"]')
+    expect(modal.text()).toContain('Lovely')
+    expect(modal.text()).toContain('Thanks')
+    expect(modal.text()).toContain('Sign in to comment.')
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }))
+    await flushPromises()
+    expect(wrapper.find('[data-test="comments-modal"]').exists()).toBe(false)
+  })
+
+  it('lets a signed-in reader like, comment, reply, delete, and switch to the following feed', async () => {
+    fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      ...CSRF,
+      'GET /api/v1/feed': page([generation()]),
+      'GET /api/v1/feed/following': page([{ kind: 'style', at: 'x', style }]),
+      'POST /api/v1/generations/21/like': ok({ generation_id: 21, liked: true, like_count: 3 }),
+      'GET /api/v1/generations/21/comments': page([]),
+      'POST /api/v1/generations/21/comments': (r) => ok(comment({ id: r.json.parent_id ? 2 : 1, content: r.json.content, parent_id: r.json.parent_id ?? null, replies: r.json.parent_id ? null : [] }), 201),
+      'DELETE /api/v1/comments/2': ok({ id: 2, deleted: true }),
+    })
+    const { wrapper } = await mountApp(Host, { url: '/' })
+    const tile = () => wrapper.get('[data-test="generation-21"]')
+    await tile().get('[data-test="like"]').trigger('click')
+    await flushPromises()
+    expect(tile().get('[data-test="like-count"]').text()).toBe('3')
+    expect(tile().get('[data-test="like"]').attributes('aria-pressed')).toBe('true')
+
+    await tile().get('[data-test="open-comments"]').trigger('click')
+    await flushPromises()
+    const modal = () => wrapper.get('[data-test="comments-modal"]')
+    expect(modal().text()).toContain('No comments yet.')
+    await modal().get('[data-test="comment-form"] input').setValue('Lovely')
+    await modal().get('[data-test="comment-form"]').trigger('submit')
+    await flushPromises()
+    await modal().findAll('button').find((b) => b.text() === 'Reply').trigger('click')
+    await modal().get('[data-test="reply-form"] input').setValue('Thanks')
+    await modal().get('[data-test="reply-form"]').trigger('submit')
+    await flushPromises()
+    expect(modal().text()).toContain('Thanks')
+    const deletes = modal().findAll('button').filter((b) => b.text() === 'Delete')
+    await deletes.at(-1).trigger('click')
+    await flushPromises()
+    expect(modal().text()).not.toContain('Thanks')
+    await modal().get('[data-test="close-comments"]').trigger('click')
+    await flushPromises()
+    expect(tile().get('[data-test="comment-count"]').text()).toBe('1')
+
+    await wrapper.findAll('[role="tab"]').find((b) => b.text() === 'Following').trigger('click')
+    await flushPromises()
+    expect(wrapper.text()).toContain('한지우 finished training a new style')
+  })
+
+  it('has empty and error states', async () => {
+    let feed = fail(500, 'INTERNAL_ERROR', 'Down.')
+    fakeApi({ ...signedOut, 'GET /api/v1/feed': () => feed })
+    const { wrapper } = await mountApp(Host, { url: '/' })
+    expect(wrapper.get('[role="alert"]').text()).toContain('Down.')
+    feed = page([])
+    await wrapper.get('[role="alert"] button').trigger('click')
+    await flushPromises()
+    expect(wrapper.text()).toContain('No images yet')
+  })
+})
+
+describe('public profile: following an artist', () => {
+  it('follows and unfollows, updating the follower count', async () => {
+    fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      ...CSRF,
+      'GET /api/v1/users/3': ok(publicProfile({ id: 3, username: 'jiwoo', artist: { artist_name: '한지우', follower_count: 4 }, stats: { public_generations: 3, followers: 4, following: 0, style: null } })),
+      'GET /api/v1/users/me/following': page([]),
+      'POST /api/v1/users/3/follow': ok({ user_id: 3, following: true, follower_count: 5 }),
+    })
+    const { wrapper } = await mountApp(Host, { url: '/users/3' })
+    const button = wrapper.get('[data-test="follow"]')
+    expect(button.text()).toBe('Follow')
+    await button.trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-test="followers"]').text()).toBe('5')
+    expect(wrapper.get('[data-test="follow"]').attributes('aria-pressed')).toBe('true')
+    await wrapper.get('[data-test="follow"]').trigger('mouseenter')
+    expect(wrapper.get('[data-test="follow"]').text()).toBe('Unfollow')
+  })
+
+  it('is not offered on your own profile or to visitors', async () => {
+    fakeApi({ ...signedOut, 'GET /api/v1/users/3': ok(publicProfile({ id: 3, artist: { artist_name: '한지우', follower_count: 4 } })) })
+    const { wrapper } = await mountApp(Host, { url: '/users/3' })
+    expect(wrapper.find('[data-test="follow"]').exists()).toBe(false)
+  })
+})
+
+describe('search page', () => {
+  it('searches from the URL, pages a list, and shows whom I follow', async () => {
+    const styles = { results: [{ ...style, matched_by: 'name' }], next_cursor: 's2', has_more: true }
+    const artists = { results: [{ ...artist, matched_by: 'username' }], next_cursor: null, has_more: false }
+    fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      'GET /api/v1/users/me/following': page([{ ...artist, followed_at: 'x' }]),
+      'GET /api/v1/search': (r) =>
+        r.query.type === 'styles'
+          ? ok({ styles: { results: [{ ...style, id: 10, title: 'Ink Harbour II', matched_by: 'tag' }], next_cursor: null, has_more: false }, artists: null })
+          : r.query.q === 'zzz'
+            ? ok({ styles: { results: [], next_cursor: null, has_more: false }, artists: { results: [], next_cursor: null, has_more: false } })
+            : ok({ styles, artists }),
+    })
+    const { wrapper, router } = await mountApp(Host, { url: '/search?q=ink' })
+    const results = () => wrapper.get('[data-test="search-results"]')
+    expect(results().text()).toContain('Ink Harbour')
+    expect(results().text()).toContain('Matches the username')
+    await results().findAll('button').find((b) => b.text() === 'More').trigger('click')
+    await flushPromises()
+    expect(results().text()).toContain('Ink Harbour II')
+    expect(wrapper.get('[data-test="following"]').text()).toContain('한지우')
+
+    await wrapper.get('[data-test="search-form"] input').setValue('zzz')
+    await wrapper.get('[data-test="search-form"]').trigger('submit')
+    await flushPromises()
+    expect(router.currentRoute.value.query.q).toBe('zzz')
+    expect(wrapper.text()).toContain('Nothing found for “zzz”')
+  })
+
+  it('asks visitors to sign in for the following section', async () => {
+    fakeApi(signedOut)
+    const { wrapper } = await mountApp(Host, { url: '/search' })
+    expect(wrapper.get('[data-test="following"]').text()).toContain('Sign in to see the artists you follow.')
+    expect(wrapper.find('[data-test="search-results"]').exists()).toBe(false)
+  })
+})
+
+describe('notifications page and bell', () => {
+  it('lists notifications, marks one and all read, and the badge follows', async () => {
+    let unread = 2
+    fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      ...CSRF,
+      'GET /api/v1/notifications': () => page([notification(), notification({ id: 2, type: 'like', message: 'mina liked your image.' })], { unread_count: unread }),
+      'PATCH /api/v1/notifications/1/read': () => {
+        unread = 1
+        return ok(notification({ is_read: true, read_at: 'now' }))
+      },
+      'POST /api/v1/notifications/read-all': ok({ marked_read: 1, unread_count: 0 }),
+    })
+    const App = (await import('@/App.vue')).default
+    const { wrapper } = await mountApp(App, { url: '/notifications' })
+    expect(wrapper.get('[data-test="unread-badge"]').text()).toBe('2')
+    expect(wrapper.get('[data-test="notifications"]').text()).toContain('mina liked your image.')
+    await wrapper.get('[data-test="mark-read"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-test="unread-badge"]').text()).toBe('1')
+    await wrapper.get('[data-test="read-all"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.find('[data-test="unread-badge"]').exists()).toBe(false)
+    expect(wrapper.findAll('[data-test="mark-read"]')).toHaveLength(0)
+  })
+
+  it('has an empty state', async () => {
+    fakeApi({ 'GET /api/v1/auth/me': ok(me()), 'GET /api/v1/notifications': page([], { unread_count: 0 }) })
+    const { wrapper } = await mountApp(Host, { url: '/notifications' })
+    expect(wrapper.text()).toContain('No notifications')
+  })
+})
