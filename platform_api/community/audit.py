@@ -1,4 +1,5 @@
-"""Prove the cached counts: every like_count, comment_count and follower_count equals a recount of its rows.
+"""Prove the cached counts: every like_count, comment_count, follower_count and tag usage_count equals a
+recount of its rows.
 
     python -m platform_api.community.audit      # DATABASE_URL from the environment; exits 1 on any difference
 """
@@ -27,6 +28,11 @@ CHECKS: dict[str, str] = {
         SELECT a.id, a.follower_count AS cached, count(f.id) AS counted
         FROM auth.artists a LEFT JOIN community.follows f ON f.following_id = a.user_id
         GROUP BY a.id HAVING a.follower_count <> count(f.id)
+    """,
+    "usage_count differs from the styles using the tag": """
+        SELECT t.id, t.usage_count AS cached, count(st.style_id) AS counted
+        FROM tagging.tags t LEFT JOIN tagging.style_tags st ON st.tag_id = t.id
+        GROUP BY t.id HAVING t.usage_count <> count(st.style_id)
     """,
     "a deleted comment is kept with no replies": """
         SELECT c.id, 0 AS cached, 0 AS counted FROM community.comments c

@@ -69,7 +69,11 @@ async def list_notifications(
     responses=error_responses(*SIGNED_IN, errors.NOT_FOUND),
 )
 async def mark_read(
-    notification_id: ResourceId, request: Request, db: SessionDep, user: CurrentUser, accept_language: AcceptLanguage = None
+    notification_id: ResourceId,
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    accept_language: AcceptLanguage = None,
 ):
     """Idempotent; someone else's notification is NOT_FOUND."""
     notification, actor = await service.mark_read(db, user.id, notification_id)

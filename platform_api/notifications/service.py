@@ -88,7 +88,8 @@ async def list_notifications(db: AsyncSession, reader_id: int, params: PageParam
 
 
 async def unread_count(db: AsyncSession, reader_id: int) -> int:
-    return await db.scalar(select(func.count()).select_from(Notification).where(_mine(reader_id), ~Notification.is_read))
+    unread = select(func.count()).select_from(Notification).where(_mine(reader_id), ~Notification.is_read)
+    return await db.scalar(unread)
 
 
 async def mark_read(db: AsyncSession, reader_id: int, notification_id: int) -> tuple[Notification, User | None]:

@@ -32,19 +32,20 @@ SearchText = Annotated[str, Query(min_length=1, max_length=QUERY_MAX_CHARS, patt
                                   description="what to look for; case-insensitive, matches inside words too")]
 
 
-@router.get(
-    "/search", tags=["search"], response_model=Envelope[SearchResults], responses=error_responses(errors.INVALID_CURSOR)
-)
-async def search(request: Request, db: SessionDep, q: SearchText, page: PageParamsDep, type: SearchType = SearchType.all):
+@router.get("/search", tags=["search"], response_model=Envelope[SearchResults],
+            responses=error_responses(errors.INVALID_CURSOR))
+async def search(
+    request: Request, db: SessionDep, q: SearchText, page: PageParamsDep, type: SearchType = SearchType.all
+):
     """Styles by tag and by name, artists by artist name and username; each result says what it `matched_by`.
     `type=all` returns the first page of both lists; a `cursor` pages one list, so it needs `type=styles` or
     `type=artists`."""
     if page.cursor and type is SearchType.all:
         raise ApiError(errors.INVALID_CURSOR, details={"reason": "page on with type=styles or type=artists"})
-    query, image_url = service.Query(q.strip()), image_url_for(request)
+    image_url = image_url_for(request)
     styles = artists = None
     if type in (SearchType.all, SearchType.styles):
-        found = await service.search_styles(db, query, page)
+        found = await service.search_styles(db, q, page)
         styles = Page(
             results=[StyleResult(**style_card(row, image_url).model_dump(),
                                  matched_by="name" if service.matched_primary(row.score) else "tag")
@@ -53,7 +54,7 @@ async def search(request: Request, db: SessionDep, q: SearchText, page: PagePara
             has_more=found.has_more,
         )
     if type in (SearchType.all, SearchType.artists):
-        found = await service.search_artists(db, query, page)
+        found = await service.search_artists(db, q, page)
         artists = Page(
             results=[artist_card(row, image_url, ArtistResult,
                                  matched_by="name" if service.matched_primary(row.score) else "username")
