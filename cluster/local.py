@@ -17,7 +17,9 @@ import uvicorn
 
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
-from core.settings import StorageBackend, StorageSettings, get_settings
+from cluster.ray_head import RayHead, start_ray_head
+from core.diffusion import TINY, TINY_NOTICE
+from core.settings import RaySettings, Settings, StorageBackend, StorageSettings, get_settings
 from db.migrate import upgrade
 from platform_api.logs import configure_logging
 
@@ -36,7 +38,7 @@ def main() -> None:
     # `make stop` sends SIGTERM; leave through the same path as Ctrl-C so every atexit cleanup runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    postgres = seaweedfs = None
+    postgres = seaweedfs = ray_head = None
     try:
         if not settings.database.url:
             postgres = start_embedded_postgres(data_dir / "postgres")
@@ -48,7 +50,12 @@ def main() -> None:
             seaweedfs = _start_local_s3(settings.storage, data_dir)
         upgrade(settings.database.url)
         url = f"http://{'localhost' if settings.app.host in ('127.0.0.1', '0.0.0.0') else settings.app.host}:{settings.app.port}"
-        print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n  Stop: Ctrl-C or `make stop`\n", flush=True)
+        if not settings.ray.address:
+            ray_head = _start_local_ray(settings, data_dir, url)
+        if settings.diffusion.base_model == TINY:
+            log.warning(TINY_NOTICE)
+        print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n"
+              f"  Ray dashboard: {settings.ray.dashboard_url}\n  Stop: Ctrl-C or `make stop`\n", flush=True)
         uvicorn.run(
             "platform_api.app:create_app",
             factory=True,
@@ -58,11 +65,30 @@ def main() -> None:
             access_log=False,
         )
     finally:
+        if ray_head is not None:
+            ray_head.stop()
         if seaweedfs is not None:
             seaweedfs.stop()
         if postgres is not None:
             postgres.cleanup()
         pid_file.unlink(missing_ok=True)
+
+
+def _start_local_ray(settings: Settings, data_dir: Path, api_url: str) -> RayHead:
+    """A Ray head on this machine; training jobs run with this interpreter and call this API back."""
+    head = start_ray_head(settings.ray, data_dir)
+    os.environ |= {
+        "SL_RAY_JOB_PYTHON": sys.executable,
+        "SL_RAY_CALLBACK_URL": api_url,
+        "SL_RAY_JOB_WORK_DIR": str((data_dir / "training").resolve()),
+        "SL_RAY_JOB_MODELS_DIR": str((data_dir / "models").resolve()),
+        # One machine has no GPU to spare: the jobs run on its CPUs.
+        "SL_RAY_TRAINING_NUM_GPUS": "0",
+        "SL_RAY_GENERATION_NUM_GPUS": "0",
+    }
+    settings.ray = RaySettings()
+    log.info("Ray head running", extra={"dashboard": head.dashboard_url})
+    return head
 
 
 def _start_local_s3(storage: StorageSettings, data_dir: Path) -> SeaweedServer:

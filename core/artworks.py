@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from core import storage_keys
-from core.images import ImagePurpose, thumbnail, training_copy, validate_upload
+from core.images import CleanImage, EncodedImage, ImagePurpose, thumbnail, training_copy, validate_upload
 from core.storage import ObjectStore
 
 
@@ -17,20 +17,37 @@ class StoredArtwork:
     height: int
 
 
-async def store_training_image(store: ObjectStore, style_id: int, data: bytes) -> StoredArtwork:
-    """Validate an upload and store it with its derivatives. Raises core.images.ImageRejected before
-    anything is written, so a refused image leaves nothing behind."""
+@dataclass(frozen=True)
+class PreparedArtwork:
+    """A validated upload with its derivatives, not yet stored."""
 
-    def prepare():  # decoding and resampling are CPU work: off the event loop
+    clean: CleanImage
+    training: EncodedImage
+    thumbnail: EncodedImage
+
+
+async def prepare_training_image(data: bytes) -> PreparedArtwork:
+    """Validate an upload and make its derivatives; raises core.images.ImageRejected. Decoding and
+    resampling are CPU work, so they run off the event loop."""
+
+    def prepare() -> PreparedArtwork:
         clean = validate_upload(data, purpose=ImagePurpose.training)
-        return clean, training_copy(clean), thumbnail(clean.pixels)
+        return PreparedArtwork(clean=clean, training=training_copy(clean), thumbnail=thumbnail(clean.pixels))
 
-    clean, training, preview = await asyncio.to_thread(prepare)
-    keys = storage_keys.artwork(style_id, clean.extension)
+    return await asyncio.to_thread(prepare)
+
+
+async def store_prepared_image(store: ObjectStore, style_id: int, prepared: PreparedArtwork) -> StoredArtwork:
+    keys = storage_keys.artwork(style_id, prepared.clean.extension)
     for key, image, public in (
-        (keys.original, clean, False),
-        (keys.training, training, False),
-        (keys.thumbnail, preview, True),
+        (keys.original, prepared.clean, False),
+        (keys.training, prepared.training, False),
+        (keys.thumbnail, prepared.thumbnail, True),
     ):
         await store.put(key, image.data, content_type=image.content_type, public=public)
-    return StoredArtwork(keys=keys, width=clean.width, height=clean.height)
+    return StoredArtwork(keys=keys, width=prepared.clean.width, height=prepared.clean.height)
+
+
+async def store_training_image(store: ObjectStore, style_id: int, data: bytes) -> StoredArtwork:
+    """Validate an upload and store it with its derivatives; a refused image leaves nothing behind."""
+    return await store_prepared_image(store, style_id, await prepare_training_image(data))

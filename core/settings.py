@@ -136,6 +136,20 @@ class RaySettings(_Section):
     gcs_port: int = 6390
     generation_num_gpus: float = 1.0
     training_num_gpus: float = 1.0
+    # The interpreter that runs training jobs on the cluster's nodes.
+    job_python: str = "python"
+    # Where a training job keeps its images and checkpoints on the node (unset: the system temp dir).
+    job_work_dir: str | None = None
+    # Where a node builds the tiny development model when SL_BASE_MODEL=tiny (unset: the system temp dir).
+    job_models_dir: str | None = None
+    # Threads torch may use inside a training job (unset: torch decides).
+    job_torch_threads: int | None = None
+    # Where Ray work calls the API back (progress, completion). Unset: SL_PUBLIC_URL.
+    callback_url: str | None = None
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.dashboard_host}:{self.dashboard_port}"
 
 
 class AuthSettings(_Section):

@@ -55,6 +55,11 @@ class ArtworkKeys:
     thumbnail: str  # 256×256 for the style pages, public
 
 
+def training_copy_of(original_key: str) -> str:
+    """The training copy stored beside an artwork's original (see `artwork`)."""
+    return original_key.rsplit("/", 1)[0] + "/training.png"
+
+
 def artwork(style_id: int, extension: str) -> ArtworkKeys:
     token = _token()
     return ArtworkKeys(

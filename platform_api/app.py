@@ -17,11 +17,13 @@ from db.engine import create_api_engine, create_session_factory
 from platform_api.auth.google import OAUTH_STATE_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS, google_client
 from platform_api.auth.router import router as auth_router
 from platform_api.community.router import router as community_router
+from platform_api.compute import TrainingJobs
 from platform_api import background
 from platform_api.background import Reconciler
 from platform_api.envelope import COMMON_ERROR_RESPONSES
 from platform_api.exception_handlers import register_exception_handlers
 from platform_api.health.router import router as health_router
+from platform_api.internal.router import router as internal_router
 from platform_api.logs import configure_logging
 from platform_api.media import media_router
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -29,6 +31,8 @@ from platform_api.notifications.router import router as notifications_router
 from platform_api.rate_limit import RateLimiter, limit_by_caller
 from platform_api.search.router import router as search_router
 from platform_api.security_headers import SecurityHeadersMiddleware
+from platform_api.styles.router import router as styles_router
+from platform_api.styles.training import reconcile_training_runs
 from platform_api.tokens.dev_toss import DevTossServer
 from platform_api.tokens.payments import DEV_TOSS_PATH, resolve_pending_purchases, toss_api_base, toss_secret_key
 from platform_api.tokens.router import router as tokens_router
@@ -41,6 +45,7 @@ API_PREFIX = "/api/v1"
 
 RECONCILERS = [
     Reconciler("pending_purchases", 60, lambda app, db: resolve_pending_purchases(db, app.state.toss)),
+    Reconciler("training_runs", 15, reconcile_training_runs),
 ]
 
 
@@ -60,6 +65,8 @@ def _api_v1_router() -> APIRouter:
         community_router,
         notifications_router,
         search_router,
+        styles_router,
+        internal_router,
     )
     for domain in domains:
         router.include_router(domain)
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.google = google_client(settings)
+    app.state.training_jobs = TrainingJobs(settings)
     app.state.object_store = create_object_store(settings.storage)
     register_exception_handlers(app)
     # Holds only the OAuth state, nonce and PKCE verifier between the redirect to Google and the callback.

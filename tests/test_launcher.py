@@ -30,7 +30,9 @@ def _free_port() -> int:
 class Launch:
     def __init__(self, data_dir: Path, port: int, **extra_env: str):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
-        env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development"} | extra_env
+        self.dashboard_port = _free_port()
+        env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development",
+                "SL_RAY_DASHBOARD_PORT": str(self.dashboard_port), "SL_RAY_GCS_PORT": str(_free_port())} | extra_env
         self.port = port
         self.log = data_dir.parent / f"launch-{port}.log"
         self.process = subprocess.Popen(
@@ -71,6 +73,8 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
     try:
         assert first.wait_ready()["data"] == {"status": "ready", "database": "ok"}
         assert "Style License is running: http://localhost:" in first.log.read_text()
+        dashboard = f"http://127.0.0.1:{first.dashboard_port}/api/version"
+        assert httpx.get(dashboard, timeout=5).status_code in (200, 401)  # 401: Ray's token auth is on
         with psycopg.connect(libpq_url(first.database_url()), autocommit=True) as connection:
             connection.execute(
                 "INSERT INTO auth.users (email, username) VALUES ('kept@example.com', 'kept_user')"
@@ -79,6 +83,8 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
         first.stop()
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was left running"
     assert not (data_dir / "run.pid").exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(dashboard, timeout=2)  # the Ray head it started is gone
 
     second = Launch(data_dir, _free_port())
     try:

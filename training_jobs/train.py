@@ -299,6 +299,8 @@ def train_lora(
         samples = trainer.samples(epoch + 1)
         if on_epoch_end:
             on_epoch_end(epoch + 1, samples)
+    if not samples:  # resumed after the last epoch's checkpoint: the samples still come from this adapter
+        samples = trainer.samples(spec.epochs)
     adapter = trainer.save_adapter()
     data = adapter.read_bytes()
     manifest = Manifest(

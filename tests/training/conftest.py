@@ -35,3 +35,34 @@ def painted(path: Path, seed: int, size: int = 512) -> Path:
 def artworks(tmp_path_factory) -> list[Path]:
     directory = tmp_path_factory.mktemp("artworks")
     return [painted(directory / f"art-{n}.png", n, size=96) for n in range(4)]
+
+
+@pytest.fixture(scope="session")
+def ray_dashboard() -> str:
+    """One local Ray cluster for the session, with a fake GPU so production resource requests schedule."""
+    import ray
+
+    from tests.stubs.server import free_port
+
+    port = free_port()
+    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=True, dashboard_host="127.0.0.1",
+             dashboard_port=port, log_to_driver=False)
+    yield f"http://127.0.0.1:{port}"
+    ray.shutdown()
+
+
+def training_images(count: int, size: int = 512) -> list[bytes]:
+    """Distinct valid training uploads (PNG, at least 512x512)."""
+    import io
+
+    import numpy as np
+
+    images = []
+    for seed in range(count):
+        rng = np.random.default_rng(seed)
+        base = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+        image = Image.fromarray(base).resize((size, size), Image.Resampling.BICUBIC)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        images.append(buffer.getvalue())
+    return images

@@ -1,0 +1,81 @@
+"""A local Ray head for the embedded run: dashboard and Jobs API on 127.0.0.1, its own GCS port (6379 is
+often Redis), token authentication as Ray sets it up. It runs as `ray start --block` in its own process
+group, so stopping it stops exactly the processes it started and no other Ray on the machine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from core.settings import RaySettings
+
+
+@dataclass
+class RayHead:
+    process: subprocess.Popen
+    dashboard_url: str
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGINT)  # `ray start --block` shuts its node down on Ctrl-C
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _temp_dir(data_dir: Path) -> Path:
+    # Ray's socket paths must stay short, so its session files go under /tmp, one folder per data dir.
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"sl-ray-{digest}"
+
+
+def use_token_auth(data_dir: Path) -> None:
+    """Token authentication with a token kept under the data dir; set in this process's environment so the
+    head, the API's Jobs client and every job share it."""
+    token_file = data_dir / "ray" / "auth_token"
+    if not token_file.exists():
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.write_text(secrets.token_hex(32))
+        token_file.chmod(0o600)
+    os.environ |= {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file.resolve())}
+
+
+def start_ray_head(settings: RaySettings, data_dir: Path, *, num_cpus: int | None = None, num_gpus: int = 0,
+                   log_file: Path | None = None, timeout: float = 120) -> RayHead:
+    use_token_auth(data_dir)
+    ray = Path(sys.executable).with_name("ray")
+    command = [
+        str(ray), "start", "--head", "--block", "--disable-usage-stats",
+        f"--port={settings.gcs_port}", "--node-ip-address=127.0.0.1",
+        "--include-dashboard=true", f"--dashboard-host={settings.dashboard_host}",
+        f"--dashboard-port={settings.dashboard_port}", f"--temp-dir={_temp_dir(data_dir)}",
+        f"--num-gpus={num_gpus}",
+    ] + ([f"--num-cpus={num_cpus}"] if num_cpus else [])
+    output = (log_file or data_dir / "ray-head.log").open("a")
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    head = RayHead(process=process, dashboard_url=settings.dashboard_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"ray start exited with {process.returncode}; see {output.name}")
+        try:
+            if httpx.get(f"{head.dashboard_url}/api/version", timeout=2).status_code < 500:  # 401 means up
+                return head
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    head.stop()
+    raise RuntimeError(f"the Ray dashboard did not answer within {timeout:.0f} s; see {output.name}")

@@ -1,0 +1,88 @@
+"""The only place the API talks to Ray. Training runs are Ray Jobs submitted over the dashboard's Jobs API;
+the blocking client runs off the event loop. A job's submission id is derived from its training run, so
+submitting twice is harmless."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from functools import cached_property
+
+from core.contracts import TrainingJobRequest
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FINISHED_BAD = frozenset({"FAILED", "STOPPED"})
+
+
+def new_submission_id(run_id: int) -> str:
+    """Chosen once when the run is created and stored with it; resubmitting the run reuses it, so Ray
+    refuses a second job for the same run. The random part keeps ids unique across databases."""
+    return f"style-training-run-{run_id}-{secrets.token_hex(4)}"
+
+
+def _job_environment(settings: Settings, request: TrainingJobRequest) -> dict[str, str]:
+    """What the job reads from its environment: the request and the settings it shares with the API."""
+    storage = settings.storage
+    values = {
+        "SL_TRAINING_JOB": request.model_dump_json(),
+        "INTERNAL_API_TOKEN": settings.auth.internal_api_token,
+        "SL_STORAGE": storage.backend.value,
+        "SL_STORAGE_LOCAL_DIR": str(storage.local_dir.resolve()),
+        "SL_STORAGE_S3_ENDPOINT_URL": storage.s3_endpoint_url,
+        "SL_STORAGE_S3_BUCKET": storage.s3_bucket,
+        "SL_STORAGE_S3_REGION": storage.s3_region,
+        "SL_STORAGE_S3_ACCESS_KEY_ID": storage.s3_access_key_id,
+        "SL_STORAGE_S3_SECRET_ACCESS_KEY": storage.s3_secret_access_key,
+        "SL_TORCH_THREADS": str(settings.ray.job_torch_threads) if settings.ray.job_torch_threads else None,
+        "SL_TRAINING_WORK_DIR": settings.ray.job_work_dir,
+        "SL_MODELS_DIR": settings.ray.job_models_dir,
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+class TrainingJobs:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @cached_property
+    def _client(self):
+        from ray.job_submission import JobSubmissionClient
+
+        return JobSubmissionClient(self.settings.ray.dashboard_url)
+
+    async def submit(self, request: TrainingJobRequest, job_id: str) -> None:
+        def submit() -> None:
+            try:
+                self._client.submit_job(
+                    entrypoint=f"{self.settings.ray.job_python} -m training_jobs",
+                    submission_id=job_id,
+                    runtime_env={"env_vars": _job_environment(self.settings, request)},
+                    entrypoint_num_gpus=self.settings.ray.training_num_gpus,
+                    entrypoint_num_cpus=1,
+                    metadata={"style_id": str(request.style_id), "run_id": str(request.run_id)},
+                )
+            except RuntimeError as error:
+                if "already exists" not in str(error):
+                    raise
+                log.info("training job already submitted", extra={"submission_id": job_id})
+
+        await asyncio.to_thread(submit)
+
+    async def status(self, job_id: str) -> str | None:
+        """PENDING, RUNNING, SUCCEEDED, FAILED or STOPPED; None when Ray does not know the job."""
+
+        def status() -> str | None:
+            try:
+                return str(self._client.get_job_status(job_id).value)
+            except RuntimeError as error:
+                if "does not exist" in str(error) or "404" in str(error):
+                    return None
+                raise
+
+        return await asyncio.to_thread(status)
+
+    async def stop(self, job_id: str) -> None:
+        await asyncio.to_thread(self._client.stop_job, job_id)

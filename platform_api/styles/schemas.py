@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from platform_api.envelope import WriteModel
+
+StyleSort = Literal["recent", "popular"]
+
+
+class StyleForm(BaseModel):
+    """The form fields of `POST /styles` beside the image files."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+    generation_cost_tokens: int = Field(ge=1, le=10000)
+    tags: str = Field(description="A JSON array holding one array of English tags per image, in upload order.")
+
+
+class StyleUpdate(WriteModel):
+    title: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=2000)
+    generation_cost_tokens: int | None = Field(default=None, ge=1, le=10000)
+
+
+class TrainingProgress(BaseModel):
+    """Spec §6.5.4: present only while the style is training."""
+
+    current_epoch: int
+    total_epochs: int
+    progress_percent: int
+    estimated_seconds: int
+    last_updated: datetime
+
+
+class StyleArtist(BaseModel):
+    user_id: int
+    artist_name: str
+    username: str
+
+
+class StyleOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    generation_cost_tokens: int
+    training_status: str
+    progress: TrainingProgress | None
+    thumbnail_url: str | None
+    artist: StyleArtist
+    tags: list[str]
+    generation_count: int
+    created_at: datetime
+    trained_at: datetime | None
+    # Only for the style's artist:
+    sample_image_urls: list[str] | None = None
+    training_image_count: int | None = None
+    training_error: str | None = None

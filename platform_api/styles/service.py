@@ -1,0 +1,241 @@
+"""Styles (spec §6.5): creation with the training images, the public and the artist's views, edits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fastapi import UploadFile
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.artworks import prepare_training_image, store_prepared_image
+from core.images import MAX_UPLOAD_BYTES, ImageRejected
+from core.storage import ObjectStore
+from db.models import Artist, Artwork, Style, Tag, TrainingRun, User, artwork_tags, style_tags
+from platform_api import errors
+from platform_api.errors import ApiError
+from platform_api.pagination import PageParams, Slice, paginate
+from platform_api.styles.schemas import StyleArtist, StyleForm, StyleOut, StyleSort, StyleUpdate, TrainingProgress
+from platform_api.tagging import count_style_usage, normalize_tag, tag_ids
+from platform_api.users.schemas import ImageUrl
+
+MIN_IMAGES, MAX_IMAGES = 10, 100
+MAX_STYLES_PER_ARTIST = 1  # the MVP's rule
+
+
+def _invalid(location: list, message: str) -> ApiError:
+    return ApiError(errors.VALIDATION_ERROR, details={"errors": [{"loc": location, "message": message}]})
+
+
+def parse_image_tags(raw: str, image_count: int) -> list[list[str]]:
+    """The `tags` form field: one array of English tags per image, at least one tag each."""
+    try:
+        tags = json.loads(raw)
+    except ValueError:
+        raise _invalid(["body", "tags"], "tags must be a JSON array of arrays of strings") from None
+    if not isinstance(tags, list) or not all(isinstance(row, list) for row in tags):
+        raise _invalid(["body", "tags"], "tags must be a JSON array of arrays of strings")
+    if len(tags) != image_count:
+        raise _invalid(["body", "tags"], f"one tag list per image: {image_count} images, {len(tags)} lists")
+    normalized = []
+    for index, row in enumerate(tags):
+        if not row:
+            raise _invalid(["body", "tags", index], "every image needs at least one tag")
+        try:
+            normalized.append(list(dict.fromkeys(normalize_tag(str(tag)) for tag in row if isinstance(tag, str))))
+        except ValueError as error:
+            raise _invalid(["body", "tags", index], str(error)) from None
+        if len(normalized[-1]) != len(row):
+            raise _invalid(["body", "tags", index], "tags must be distinct strings")
+    return normalized
+
+
+async def _lock_artist(db: AsyncSession, user: User) -> Artist:
+    """Serialises one artist's concurrent style creations, so the one-style rule holds under races."""
+    return await db.scalar(select(Artist).where(Artist.id == user.artist.id).with_for_update())
+
+
+async def create_style(
+    db: AsyncSession, store: ObjectStore, user: User, form: StyleForm, images: Sequence[UploadFile]
+) -> Style:
+    """Validate everything, then store the images and create the style pending training. Nothing is stored
+    when anything is refused."""
+    if not MIN_IMAGES <= len(images) <= MAX_IMAGES:
+        raise _invalid(["body", "images"], f"a style needs {MIN_IMAGES} to {MAX_IMAGES} images, got {len(images)}")
+    image_tags = parse_image_tags(form.tags, len(images))
+    try:
+        trigger_tag = normalize_tag(form.title)
+    except ValueError as error:
+        raise _invalid(["body", "title"], f"the title becomes the style's tag: {error}") from None
+    artist = await _lock_artist(db, user)
+    owned = await db.scalar(select(func.count()).select_from(Style).where(Style.artist_id == artist.id))
+    if owned >= MAX_STYLES_PER_ARTIST:
+        raise ApiError(errors.STYLE_LIMIT_REACHED, details={"max": MAX_STYLES_PER_ARTIST})
+
+    prepared = []
+    for index, upload in enumerate(images):
+        try:
+            prepared.append(await prepare_training_image(await upload.read(MAX_UPLOAD_BYTES + 1)))
+        except ImageRejected as rejected:
+            raise ApiError(errors.ALL_CODES[rejected.code],
+                           details={"image": index, "filename": upload.filename, "reason": rejected.reason}) from None
+
+    style = Style(artist_id=artist.id, title=form.title, description=form.description,
+                  generation_cost_tokens=form.generation_cost_tokens, trigger_tag=trigger_tag)
+    db.add(style)
+    await db.flush()
+    ids = await tag_ids(db, {trigger_tag, *(tag for row in image_tags for tag in row)})
+    for position, (image, tags) in enumerate(zip(prepared, image_tags, strict=True)):
+        stored = await store_prepared_image(store, style.id, image)
+        artwork = Artwork(style_id=style.id, position=position, image_key=stored.keys.original,
+                          thumbnail_key=stored.keys.thumbnail, width=stored.width, height=stored.height)
+        db.add(artwork)
+        await db.flush()
+        await db.execute(artwork_tags.insert().values(
+            [{"artwork_id": artwork.id, "tag_id": ids[tag]} for tag in dict.fromkeys([trigger_tag, *tags])]
+        ))
+        if position == 0:
+            style.thumbnail_key = stored.keys.thumbnail
+    await db.execute(style_tags.insert().values([{"style_id": style.id, "tag_id": tag_id} for tag_id in ids.values()]))
+    await count_style_usage(db, ids.values())
+    return style
+
+
+def _visible_styles() -> Select:
+    """What anyone may browse: trained, active styles of active artists."""
+    return (
+        select(Style)
+        .join(Artist, Artist.id == Style.artist_id)
+        .join(User, User.id == Artist.user_id)
+        .where(Style.training_status == "completed", Style.is_active, User.is_active)
+    )
+
+
+async def list_styles(db: AsyncSession, page: PageParams, *, sort: StyleSort, tag: str | None) -> Slice:
+    statement = _visible_styles()
+    if tag:
+        statement = statement.where(Style.id.in_(
+            select(style_tags.c.style_id).join(Tag, Tag.id == style_tags.c.tag_id)
+            .where(Tag.name == tag.strip().lower(), Tag.is_active, ~Tag.is_flagged)
+        ))
+    keys = [Style.created_at, Style.id] if sort == "recent" else [Style.generation_count, Style.created_at, Style.id]
+    return await paginate(db, statement, keys, page)
+
+
+async def my_styles(db: AsyncSession, user: User) -> list[Style]:
+    if user.artist is None:
+        return []
+    return list(await db.scalars(select(Style).where(Style.artist_id == user.artist.id).order_by(Style.id)))
+
+
+async def style_for_viewer(db: AsyncSession, style_id: int, viewer: User | None) -> Style:
+    """The style if the viewer may see it: anyone once trained; its artist always."""
+    row = (await db.execute(
+        select(Style, Artist, User).join(Artist, Artist.id == Style.artist_id).join(User, User.id == Artist.user_id)
+        .where(Style.id == style_id)
+    )).first()
+    if row is None:
+        raise ApiError(errors.NOT_FOUND)
+    style, artist, owner = row
+    is_owner = viewer is not None and viewer.id == owner.id
+    visible = style.training_status == "completed" and style.is_active and owner.is_active
+    if not (is_owner or visible):
+        raise ApiError(errors.NOT_FOUND)
+    return style
+
+
+async def owned_style(db: AsyncSession, style_id: int, user: User) -> Style:
+    style = await db.scalar(select(Style).where(Style.id == style_id).with_for_update())
+    if style is None:
+        raise ApiError(errors.NOT_FOUND)
+    if user.artist is None or style.artist_id != user.artist.id:
+        raise ApiError(errors.FORBIDDEN)
+    return style
+
+
+async def update_style(db: AsyncSession, style: Style, changes: StyleUpdate) -> Style:
+    """Title, description and price; the training images and the trigger tag stay as trained."""
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(style, field, value)
+    if changes.title:
+        try:
+            title_tag = normalize_tag(changes.title)
+        except ValueError as error:
+            raise _invalid(["body", "title"], f"the title becomes a tag of the style: {error}") from None
+        ids = await tag_ids(db, [title_tag])
+        linked = await db.scalar(select(func.count()).select_from(style_tags).where(
+            style_tags.c.style_id == style.id, style_tags.c.tag_id == ids[title_tag]))
+        if not linked:
+            await db.execute(style_tags.insert().values(style_id=style.id, tag_id=ids[title_tag]))
+            await count_style_usage(db, [ids[title_tag]])
+    await db.flush()
+    return style
+
+
+@dataclass(frozen=True)
+class _Details:
+    artist: StyleArtist
+    tags: list[str]
+    run: TrainingRun | None
+    training_images: int
+
+
+async def _details(db: AsyncSession, styles: Sequence[Style]) -> dict[int, _Details]:
+    ids = [style.id for style in styles]
+    if not ids:
+        return {}
+    artists = {
+        style_id: StyleArtist(user_id=user_id, artist_name=name, username=username)
+        for style_id, user_id, name, username in (await db.execute(
+            select(Style.id, User.id, Artist.artist_name, User.username)
+            .join(Artist, Artist.id == Style.artist_id).join(User, User.id == Artist.user_id)
+            .where(Style.id.in_(ids))
+        )).all()
+    }
+    tags: dict[int, list[str]] = {style_id: [] for style_id in ids}
+    for style_id, name in (await db.execute(
+        select(style_tags.c.style_id, Tag.name).join(Tag, Tag.id == style_tags.c.tag_id)
+        .where(style_tags.c.style_id.in_(ids), Tag.is_active, ~Tag.is_flagged).order_by(Tag.name)
+    )).all():
+        tags[style_id].append(name)
+    latest_runs = {run.style_id: run for run in await db.scalars(
+        select(TrainingRun).where(TrainingRun.style_id.in_(ids)).ext(distinct_on(TrainingRun.style_id))
+        .order_by(TrainingRun.style_id, TrainingRun.id.desc())
+    )}
+    counts = dict((await db.execute(
+        select(Artwork.style_id, func.count()).where(Artwork.style_id.in_(ids)).group_by(Artwork.style_id)
+    )).all())
+    return {
+        style_id: _Details(artists[style_id], tags[style_id], latest_runs.get(style_id), counts.get(style_id, 0))
+        for style_id in ids
+    }
+
+
+async def views(db: AsyncSession, styles: Sequence[Style], viewer: User | None, image_url: ImageUrl) -> list[StyleOut]:
+    details = await _details(db, styles)
+    return [_view(style, details[style.id], viewer, image_url) for style in styles]
+
+
+def _view(style: Style, details: _Details, viewer: User | None, image_url: ImageUrl) -> StyleOut:
+    run = details.run
+    progress = None
+    if style.training_status == "training" and run is not None and run.progress:
+        progress = TrainingProgress.model_validate(run.progress)
+    view = StyleOut(
+        id=style.id, title=style.title, description=style.description,
+        generation_cost_tokens=style.generation_cost_tokens, training_status=style.training_status,
+        progress=progress, thumbnail_url=image_url(style.thumbnail_key), artist=details.artist, tags=details.tags,
+        generation_count=style.generation_count, created_at=style.created_at, trained_at=style.trained_at,
+    )
+    if viewer is not None and viewer.id == details.artist.user_id:
+        samples = (run.manifest or {}).get("sample_keys") if run and run.manifest else None
+        if samples is None and run is not None and run.progress:
+            samples = run.progress.get("sample_keys")
+        view.sample_image_urls = [image_url(key) for key in samples or []]
+        view.training_image_count = details.training_images
+        view.training_error = run.error_message if run is not None and style.training_status == "failed" else None
+    return view

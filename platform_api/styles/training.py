@@ -1,0 +1,174 @@
+"""A style's training runs: submission as Ray jobs, progress and outcome reported by the job, and the
+reconciler that fails runs whose job died without reporting.
+
+Every transition happens here, under the run's row lock, and only moves forward:
+run pending → submitted → running → succeeded | failed; style pending → training → completed | failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core import storage_keys
+from core.contracts import (
+    TrainingCompletion,
+    TrainingHyperparameters,
+    TrainingImage,
+    TrainingJobRequest,
+    TrainingProgressReport,
+)
+from core.settings import Settings
+from db.models import Artist, Artwork, Style, Tag, TrainingRun, artwork_tags
+from platform_api import errors
+from platform_api.compute import FINISHED_BAD, TrainingJobs, new_submission_id
+from platform_api.database import after_commit
+from platform_api.errors import ApiError
+from platform_api.notifications.service import notify
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = ("pending", "submitted", "running")
+# A job Ray reports as succeeded gets this long for its completion call to arrive.
+COMPLETION_GRACE = timedelta(seconds=60)
+# The request that created a run submits it right after commit; the reconciler picks up what that missed.
+SUBMISSION_GRACE = timedelta(seconds=30)
+
+
+async def start_run(db: AsyncSession, style: Style, jobs: TrainingJobs, settings: Settings,
+                    session_factory: async_sessionmaker) -> TrainingRun:
+    """A new training run for the style, submitted to Ray once this transaction commits."""
+    attempt = 1 + len(list(await db.scalars(select(TrainingRun.id).where(TrainingRun.style_id == style.id))))
+    run = TrainingRun(style_id=style.id, attempt=attempt, submission_id=f"pending-{secrets.token_hex(8)}")
+    db.add(run)
+    await db.flush()
+    run.submission_id = new_submission_id(run.id)
+    style.training_status = "pending"
+    request, job_id = await build_request(db, style, run, settings), run.submission_id
+    after_commit(db, lambda: _submit(jobs, request, job_id, session_factory))
+    return run
+
+
+async def build_request(db: AsyncSession, style: Style, run: TrainingRun, settings: Settings) -> TrainingJobRequest:
+    rows = (await db.execute(
+        select(Artwork.id, Artwork.image_key, Tag.name)
+        .join(artwork_tags, artwork_tags.c.artwork_id == Artwork.id).join(Tag, Tag.id == artwork_tags.c.tag_id)
+        .where(Artwork.style_id == style.id, Artwork.is_valid).order_by(Artwork.position, Tag.name)
+    )).all()
+    images: dict[int, tuple[str, list[str]]] = {}
+    for artwork_id, key, tag in rows:
+        images.setdefault(artwork_id, (key, []))[1].append(tag)
+    diffusion = settings.diffusion
+    return TrainingJobRequest(
+        run_id=run.id,
+        style_id=style.id,
+        trigger_tag=style.trigger_tag,
+        base_model=diffusion.base_model,
+        images=[
+            TrainingImage(key=storage_keys.training_copy_of(key),
+                          caption=", ".join(dict.fromkeys([style.trigger_tag, *tags])))
+            for key, tags in images.values()
+        ],
+        hyperparameters=TrainingHyperparameters(
+            rank=diffusion.training_rank, alpha=diffusion.training_rank, learning_rate=diffusion.training_learning_rate,
+            epochs=diffusion.training_epochs, batch_size=diffusion.training_batch_size,
+            resolution=diffusion.training_resolution, seed=run.id, sample_steps=diffusion.sample_steps,
+        ),
+        output_prefix=storage_keys.training_run(style.id, run.id),
+        callback_url=settings.ray.callback_url or settings.app.public_url,
+    )
+
+
+async def _submit(jobs: TrainingJobs, request: TrainingJobRequest, job_id: str,
+                  session_factory: async_sessionmaker) -> None:
+    await jobs.submit(request, job_id)
+    async with session_factory() as db, db.begin():
+        await db.execute(update(TrainingRun).where(TrainingRun.id == request.run_id, TrainingRun.status == "pending")
+                         .values(status="submitted"))
+
+
+async def _locked_run(db: AsyncSession, run_id: int) -> tuple[TrainingRun, Style]:
+    row = (await db.execute(
+        select(TrainingRun, Style).join(Style, Style.id == TrainingRun.style_id)
+        .where(TrainingRun.id == run_id).with_for_update()
+    )).first()
+    if row is None:
+        raise ApiError(errors.NOT_FOUND)
+    return row.TrainingRun, row.Style
+
+
+async def record_progress(db: AsyncSession, run_id: int, report: TrainingProgressReport) -> None:
+    run, style = await _locked_run(db, run_id)
+    if run.status in ("succeeded", "failed"):
+        return  # a late report never reopens a finished run
+    now = datetime.now(UTC)
+    run.status = "running"
+    run.started_at = run.started_at or now
+    samples = report.sample_keys or (run.progress or {}).get("sample_keys", [])
+    run.progress = report.model_dump(exclude={"sample_keys"}) | {"last_updated": now.isoformat(), "sample_keys": samples}
+    style.training_status = "training"
+
+
+async def complete_run(db: AsyncSession, run_id: int, completion: TrainingCompletion) -> None:
+    run, style = await _locked_run(db, run_id)
+    if run.status in ("succeeded", "failed"):
+        return
+    expected = storage_keys.training_run(style.id, run.id)
+    if not all(key.startswith(expected) for key in (completion.adapter_key, completion.manifest_key,
+                                                     *completion.sample_keys)):
+        raise ApiError(errors.VALIDATION_ERROR, details={"reason": f"outputs must be under {expected}"})
+    now = datetime.now(UTC)
+    run.status, run.finished_at = "succeeded", now
+    run.manifest = completion.manifest | {"sample_keys": completion.sample_keys, "manifest_key": completion.manifest_key}
+    style.training_status, style.adapter_key, style.trained_at = "completed", completion.adapter_key, now
+    await _notify_artist(db, style, "style_training_complete")
+
+
+async def fail_run(db: AsyncSession, run_id: int, reason: str) -> None:
+    run, style = await _locked_run(db, run_id)
+    await _fail(db, run, style, reason)
+
+
+async def _fail(db: AsyncSession, run: TrainingRun, style: Style, reason: str) -> None:
+    if run.status in ("succeeded", "failed"):
+        return
+    run.status, run.finished_at, run.error_message = "failed", datetime.now(UTC), reason[:2000]
+    style.training_status = "failed"
+    await _notify_artist(db, style, "style_training_failed")
+
+
+async def _notify_artist(db: AsyncSession, style: Style, kind: str) -> None:
+    artist_user_id = await db.scalar(select(Artist.user_id).where(Artist.id == style.artist_id))
+    await notify(db, recipient_id=artist_user_id, type=kind, data={"style_id": style.id, "title": style.title})
+
+
+async def reconcile_training_runs(app: FastAPI, db: AsyncSession, *, batch: int = 20) -> int:
+    """Submit runs whose submission was lost; fail runs whose job failed, was stopped or vanished, or
+    finished without reporting. Safe in every API process (SKIP LOCKED)."""
+    jobs: TrainingJobs = app.state.training_jobs
+    settings: Settings = app.state.settings
+    now = datetime.now(UTC)
+    rows = (await db.execute(
+        select(TrainingRun, Style).join(Style, Style.id == TrainingRun.style_id)
+        .where(TrainingRun.status.in_(UNFINISHED)).order_by(TrainingRun.id).limit(batch)
+        .with_for_update(of=TrainingRun, skip_locked=True)
+    )).all()
+    for run, style in rows:
+        if run.status == "pending":
+            if run.created_at < now - SUBMISSION_GRACE:
+                await jobs.submit(await build_request(db, style, run, settings), run.submission_id)
+                run.status = "submitted"
+            continue
+        status = await jobs.status(run.submission_id)
+        if status is None:
+            await _fail(db, run, style, "the training job vanished from the cluster")
+        elif status in FINISHED_BAD:
+            await _fail(db, run, style, f"the training job ended {status.lower()}")
+        elif status == "SUCCEEDED" and run.updated_at < now - COMPLETION_GRACE:
+            await _fail(db, run, style, "the training job finished without reporting its adapter")
+    return len(rows)

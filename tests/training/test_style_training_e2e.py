@@ -1,0 +1,144 @@
+"""End to end on a real local Ray cluster: an artist uploads 10 images, a Ray job trains the LoRA on the tiny
+model and reports progress to the API over HTTP, the adapter lands in storage, the style completes and the
+artist is notified; a job stopped mid-run ends as failed, also notified."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from ray.job_submission import JobSubmissionClient
+from sqlalchemy import select
+
+from core.diffusion import Device, load_pipeline
+from core.settings import DiffusionSettings, Settings
+from core.storage import create_object_store
+from db.models import Notification, Style, TrainingRun
+from platform_api.app import RECONCILERS, create_app
+from platform_api.background import run_once
+from tests.stubs.server import BackgroundServer
+from tests.training.conftest import training_images
+from training_jobs.train import ADAPTER_FILE
+
+
+@pytest.fixture
+def stack(settings: Settings, tiny_model: str, ray_dashboard: str, clean_database) -> Iterator[tuple[str, Settings]]:
+    """The API as a real server the Ray job can call back, pointed at the session's Ray cluster."""
+    port = ray_dashboard.rsplit(":", 1)[1]
+    settings.ray.dashboard_port = int(port)
+    settings.ray.job_python = sys.executable
+    settings.ray.job_torch_threads = 1
+    settings.ray.job_work_dir = str(settings.app.data_dir / "training-work")
+    settings.diffusion = DiffusionSettings(base_model=tiny_model, training_epochs=2, training_rank=4,
+                                           training_resolution=64, sample_steps=2)
+    app = create_app(settings)
+    with BackgroundServer(app, lifespan=True) as server:
+        settings.app.public_url = server.url
+        yield server.url, settings
+
+
+def _artist(api: httpx.Client) -> dict[str, str]:
+    api.post("/api/v1/auth/dev-login", json={"email": "painter@example.com"}).raise_for_status()
+    headers = {"X-CSRF-Token": api.cookies["sl_csrf"]}
+    signature = training_images(1, size=64)[0]
+    api.post("/api/v1/users/me/upgrade-to-artist", data={"artist_name": "Painter", "verified_email": "p@example.com"},
+             files={"signature_image": ("sig.png", signature, "image/png")}, headers=headers).raise_for_status()
+    return headers
+
+
+def _create_style(api: httpx.Client, headers: dict, title: str = "Ink Wash") -> dict:
+    files = [("images", (f"art-{i}.png", data, "image/png")) for i, data in enumerate(training_images(10))]
+    tags = json.dumps([["mountain", f"scene {i}"] for i in range(10)])
+    response = api.post("/api/v1/styles", data={"title": title, "description": "Misty hills.",
+                                                "generation_cost_tokens": "5", "tags": tags},
+                        files=files, headers=headers, timeout=120)
+    assert response.status_code == 202, response.text
+    return response.json()["data"]
+
+
+def _wait_for(api: httpx.Client, style_id: int, done, timeout: float = 240) -> tuple[dict, list[dict]]:
+    progress_seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        style = api.get(f"/api/v1/styles/{style_id}").json()["data"]
+        if style["progress"]:
+            progress_seen.append(style["progress"])
+        if done(style):
+            return style, progress_seen
+        time.sleep(0.3)
+    raise AssertionError(f"style {style_id} never got there: {style}")
+
+
+def test_uploaded_images_become_a_trained_style(stack, db):
+    url, settings = stack
+    with httpx.Client(base_url=url, timeout=30) as api:
+        headers = _artist(api)
+        created = _create_style(api, headers)
+        assert created["training_status"] == "pending" and created["training_image_count"] == 10
+        assert "ink wash" in created["tags"] and "mountain" in created["tags"]
+
+        style, _ = _wait_for(api, created["id"], lambda s: s["training_status"] in ("completed", "failed"))
+        assert style["training_status"] == "completed", style
+        assert style["progress"] is None and style["trained_at"]
+        assert len(style["sample_image_urls"]) == 2 and api.get(style["sample_image_urls"][0]).status_code == 200
+
+    stored = db.scalars(select(Style)).one()
+    store = create_object_store(settings.storage)
+    adapter = asyncio.run(store.get(stored.adapter_key))
+    run = db.scalars(select(TrainingRun)).one()
+    # The job's last report (training may finish between two polls of this test; the stop test sees it live).
+    assert run.progress["total_epochs"] == 2 and run.progress["progress_percent"] == 100
+    manifest = json.loads(asyncio.run(store.get(run.manifest["manifest_key"])))
+    assert manifest["steps"] == 20 and manifest["images"] == 10 and len(manifest["loss_per_epoch"]) == 2
+    notification = db.scalars(select(Notification)).one()
+    assert (notification.type, notification.data) == ("style_training_complete", {"style_id": stored.id,
+                                                                                  "title": "Ink Wash"})
+    _assert_adapter_changes_the_output(settings.diffusion.base_model, adapter, stack_dir=settings.app.data_dir)
+
+
+def _assert_adapter_changes_the_output(model: str, adapter: bytes, stack_dir) -> None:
+    directory = stack_dir / "downloaded-adapter"
+    directory.mkdir(parents=True)
+    (directory / ADAPTER_FILE).write_bytes(adapter)
+    cpu = Device("cpu", torch.float32)
+
+    def image(with_adapter: bool):
+        pipeline = load_pipeline(model, cpu)
+        if with_adapter:
+            pipeline.load_lora_weights(directory, weight_name=ADAPTER_FILE)
+        return pipeline("ink wash, mountain", num_inference_steps=2, height=64, width=64, output_type="np",
+                        generator=torch.Generator().manual_seed(0)).images[0]
+
+    assert not (image(True) == image(False)).all()
+
+
+def test_a_stopped_job_fails_the_style_and_tells_the_artist(stack, ray_dashboard, db):
+    url, settings = stack
+    settings.diffusion.training_epochs = 200  # long enough to stop it in the middle
+    with httpx.Client(base_url=url, timeout=30) as api:
+        created = _create_style(api, _artist(api), title="Charcoal")
+        style, progress_seen = _wait_for(api, created["id"], lambda s: s["training_status"] == "training")
+        assert style["progress"]["total_epochs"] == 200 and 0 <= style["progress"]["progress_percent"] < 100
+        assert {"current_epoch", "estimated_seconds", "last_updated"} <= style["progress"].keys()
+        run = db.scalars(select(TrainingRun)).one()
+        jobs = JobSubmissionClient(ray_dashboard)
+        assert jobs.stop_job(run.submission_id)
+        deadline = time.monotonic() + 60
+        while str(jobs.get_job_status(run.submission_id).value) != "STOPPED":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+
+        with TestClient(create_app(settings)) as operator:
+            reconciler = next(r for r in RECONCILERS if r.name == "training_runs")
+            assert operator.portal.call(run_once, operator.app, reconciler) == 1
+
+        style = api.get(f"/api/v1/styles/{created['id']}").json()["data"]
+        assert style["training_status"] == "failed" and "stopped" in style["training_error"]
+    db.expire_all()
+    assert db.scalars(select(Notification.type)).all() == ["style_training_failed"]

@@ -1,0 +1,45 @@
+"""`python -m training_jobs`: the entrypoint Ray Jobs runs. The request comes in SL_TRAINING_JOB (JSON).
+
+Settings (storage, INTERNAL_API_TOKEN) come from the job's environment, as on any node of the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from core.contracts import TrainingJobRequest
+from core.diffusion import resolve_base_model
+from core.settings import Settings
+from core.storage import create_object_store
+from training_jobs.job import ApiReporter, run_training_job, work_dir_for
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    threads = os.environ.get("SL_TORCH_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    request = TrainingJobRequest.model_validate_json(os.environ["SL_TRAINING_JOB"])
+    models_dir = Path(os.environ.get("SL_MODELS_DIR") or Path(tempfile.gettempdir()) / "style-license-models")
+    request = request.model_copy(update={"base_model": resolve_base_model(request.base_model, models_dir)})
+    settings = Settings()
+    reporter = ApiReporter(request, settings.auth.internal_api_token)
+    try:
+        work_dir = work_dir_for(request, os.environ.get("SL_TRAINING_WORK_DIR"))
+        run_training_job(request, create_object_store(settings.storage), reporter, work_dir)
+    except Exception as exc:
+        traceback.print_exc()
+        reporter.fail(f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
