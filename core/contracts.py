@@ -1,6 +1,9 @@
-"""Messages between the API and Ray work (training jobs), validated on both sides with pydantic."""
+"""Messages between the API and Ray work (training jobs, generation replicas), validated on both sides."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,3 +58,44 @@ class TrainingCompletion(_Message):
 
 class TrainingFailure(_Message):
     reason: str = Field(max_length=2000)
+
+
+class GenerationRejected(Exception):
+    """A generation that can never succeed (its adapter is missing, its prompt is refused): failed at once,
+    never retried. Anything else a replica raises is treated as retryable."""
+
+
+class GenerationJob(_Message):
+    """One image to generate, sent to the generation deployment with multiplexed_model_id = adapter_key."""
+
+    generation_id: int
+    adapter_key: str  # the style's LoRA in private storage; also the multiplexed model id
+    prompt: str  # final: the style's trigger tag first, then the user's English tags
+    negative_prompt: str = ""
+    width: int = Field(ge=64, le=2048)
+    height: int = Field(ge=64, le=2048)
+    seed: int = Field(ge=0, le=2**63 - 1)
+    steps: int = Field(ge=1, le=150)
+    guidance_scale: float = Field(ge=0, le=30)
+    # What the signature, metadata, watermark and content credentials say.
+    artist_id: int
+    artist_name: str
+    signature_key: str | None  # the artist's signature image (private); None: the name is drawn instead
+    style_id: int
+    style_title: str
+    created_at: datetime
+
+
+class GenerationProgress(_Message):
+    kind: Literal["progress"] = "progress"
+    current_step: int = Field(ge=0)
+    total_steps: int = Field(ge=1)
+
+
+class GenerationResult(_Message):
+    kind: Literal["result"] = "result"
+    image_key: str  # the signed image (public); the unsigned one is never stored
+    thumbnail_key: str
+    width: int
+    height: int
+    timings: dict[str, float]  # seconds per stage: adapter, diffusion, signing, upload

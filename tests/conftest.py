@@ -113,3 +113,34 @@ def client(settings: Settings, clean_database: None) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
+
+
+@pytest.fixture(scope="session")
+def ray_dashboard() -> Iterator[str]:
+    """One local Ray cluster for the whole session (training jobs and Serve share it). The GPUs are fake:
+    production resource requests (one GPU per job or replica) schedule, and torch runs on the CPU."""
+    import ray
+
+    from tests.stubs.server import free_port
+
+    port = free_port()
+    ray.init(address="local", num_cpus=4, num_gpus=4, include_dashboard=True, dashboard_host="127.0.0.1",
+             dashboard_port=port, log_to_driver=False)
+    yield f"http://127.0.0.1:{port}"
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    # Two threads on two shared cores were 10-30x slower than one.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """The tiny SD-shaped model (random weights), built once per session."""
+    from core.diffusion import build_tiny_model
+
+    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd"))

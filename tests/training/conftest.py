@@ -3,21 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 
-from core.diffusion import build_tiny_model
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    # Two threads on two shared cores were 10-30x slower than one.
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> str:
-    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd"))
 
 
 def painted(path: Path, seed: int, size: int = 512) -> Path:
@@ -35,20 +22,6 @@ def painted(path: Path, seed: int, size: int = 512) -> Path:
 def artworks(tmp_path_factory) -> list[Path]:
     directory = tmp_path_factory.mktemp("artworks")
     return [painted(directory / f"art-{n}.png", n, size=96) for n in range(4)]
-
-
-@pytest.fixture(scope="session")
-def ray_dashboard() -> str:
-    """One local Ray cluster for the session, with a fake GPU so production resource requests schedule."""
-    import ray
-
-    from tests.stubs.server import free_port
-
-    port = free_port()
-    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=True, dashboard_host="127.0.0.1",
-             dashboard_port=port, log_to_driver=False)
-    yield f"http://127.0.0.1:{port}"
-    ray.shutdown()
 
 
 def training_images(count: int, size: int = 512) -> list[bytes]:
