@@ -60,6 +60,10 @@ class TrainingFailure(_Message):
     reason: str = Field(max_length=2000)
 
 
+# The Serve application that generates images; the API looks its handle up by this name.
+GENERATION_APP_NAME = "generation"
+
+
 class GenerationRejected(Exception):
     """A generation that can never succeed (its adapter is missing, its prompt is refused): failed at once,
     never retried. Anything else a replica raises is treated as retryable."""
