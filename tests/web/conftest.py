@@ -153,6 +153,7 @@ def _seed_feed(stack: WebStack) -> None:
                 asyncio.run(store.put(keys.image, data, content_type="image/png", public=True))
                 asyncio.run(store.put(keys.thumbnail, data, content_type="image/png", public=True))
                 generation.result_key, generation.thumbnail_key = keys.image, keys.thumbnail
+            style.thumbnail_key = generations[0].thumbnail_key
             db.commit()
     finally:
         engine.dispose()
@@ -171,6 +172,9 @@ def e2e_fixtures(web_stack: WebStack, tmp_path_factory) -> Path:
     synthetic_artwork(640, 480, seed=3).save(folder / "plain.jpg", "JPEG", quality=90)
     (folder / "signed.png").write_bytes(_signed_generation(web_stack))
     (folder / "notes.txt").write_text("not an image\n")
+    for index in range(10):
+        synthetic_artwork(640, 640, seed=100 + index).save(folder / f"training-{index}.jpg", "JPEG", quality=85)
+    synthetic_artwork(300, 300, seed=99).save(folder / "too-small.jpg", "JPEG", quality=85)
     _seed_feed(web_stack)
     return folder
 

@@ -41,7 +41,7 @@ await run('community', async (session) => {
   await session.screenshot(page, 'feed-en')
 
   session.step('follow the artist from their profile')
-  await tile.getByRole('link', { name: /한지우/ }).click()
+  await tile.getByRole('link', { name: 'jiwoo_han', exact: true }).last().click()
   await page.locator('[data-test="user-profile"]').waitFor()
   await page.locator('[data-test="follow"]:not([disabled])').click()
   await page.locator('[data-test="follow"][aria-pressed="true"]').waitFor()

@@ -27,6 +27,17 @@ export function readCookie(name, cookieString = globalThis.document?.cookie ?? '
   return null
 }
 
+/** The data of a success envelope; an ApiError for anything else. */
+function unwrap(status, body, requestId) {
+  const ok = status >= 200 && status < 300
+  if (body && body.success === true && ok) return body.data
+  if (body && body.success === false && body.error) {
+    const { code, message, details = null, request_id: id = requestId } = body.error
+    throw new ApiError({ status, code, message, details, requestId: id })
+  }
+  throw new ApiError({ status, code: ok ? INVALID_RESPONSE : NETWORK_ERROR, requestId })
+}
+
 function withQuery(path, query) {
   if (!query) return path
   const params = new URLSearchParams()
@@ -43,12 +54,14 @@ function withQuery(path, query) {
  * @param {() => string} [options.locale] the UI language, sent as Accept-Language
  * @param {typeof fetch} [options.fetch]
  * @param {() => string} [options.cookies] document.cookie, injectable for tests
+ * @param {() => XMLHttpRequest} [options.xhrFactory] for uploads with progress, injectable for tests
  */
 export function createApiClient({
   baseUrl = '',
   locale = () => 'en',
   fetch: fetchImpl = (...args) => globalThis.fetch(...args),
   cookies = () => globalThis.document?.cookie ?? '',
+  xhrFactory = () => new XMLHttpRequest(),
 } = {}) {
   let csrfToken = null
 
@@ -75,13 +88,7 @@ export function createApiClient({
     } catch {
       body = null
     }
-    const requestId = response.headers?.get?.('x-request-id') ?? null
-    if (body && body.success === true && response.ok) return body.data
-    if (body && body.success === false && body.error) {
-      const { code, message, details = null, request_id: id = requestId } = body.error
-      throw new ApiError({ status: response.status, code, message, details, requestId: id })
-    }
-    throw new ApiError({ status: response.status, code: response.ok ? INVALID_RESPONSE : NETWORK_ERROR, requestId })
+    return unwrap(response.status, body, response.headers?.get?.('x-request-id') ?? null)
   }
 
   async function currentCsrfToken() {
@@ -113,7 +120,45 @@ export function createApiClient({
     }
   }
 
+  /**
+   * A multipart upload that reports its progress (fetch cannot): `onProgress(fraction)` from 0 to 1.
+   * Same envelope, CSRF, language and schema handling as the other calls.
+   */
+  async function upload(path, { form, schema, onProgress = () => {}, method = 'POST' }) {
+    const token = await currentCsrfToken()
+    const xhr = xhrFactory()
+    const answer = new Promise((resolve, reject) => {
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total)
+      }
+      xhr.onload = () => {
+        let body = null
+        try {
+          body = JSON.parse(xhr.responseText)
+        } catch {
+          body = null
+        }
+        try {
+          resolve(unwrap(xhr.status, body, xhr.getResponseHeader('x-request-id')))
+        } catch (error) {
+          reject(error)
+        }
+      }
+      xhr.onerror = () => reject(new ApiError({ code: NETWORK_ERROR }))
+    })
+    xhr.open(method, baseUrl + path)
+    xhr.withCredentials = true
+    xhr.setRequestHeader('Accept', 'application/json')
+    xhr.setRequestHeader('Accept-Language', locale())
+    xhr.setRequestHeader('X-CSRF-Token', token)
+    xhr.send(form)
+    const data = await answer
+    onProgress(1)
+    return parse(schema, data)
+  }
+
   return {
+    upload,
     get: (path, options) => request('GET', path, options),
     post: (path, options) => request('POST', path, options),
     put: (path, options) => request('PUT', path, options),

@@ -198,3 +198,32 @@ export const SearchResults = z.object({
   styles: pageOf(StyleCard.extend({ matched_by: z.enum(['name', 'tag']) })).nullable(),
   artists: pageOf(ArtistCard.extend({ matched_by: z.enum(['name', 'username']) })).nullable(),
 })
+
+// Styles (spec §6.5).
+export const TrainingProgress = z.object({
+  current_epoch: z.number().int(),
+  total_epochs: z.number().int(),
+  progress_percent: z.number().int(),
+  estimated_seconds: z.number().int(),
+  last_updated: timestamp,
+})
+
+export const Style = z.object({
+  id,
+  title: z.string(),
+  description: z.string(),
+  generation_cost_tokens: z.number().int(),
+  training_status: z.enum(['pending', 'training', 'completed', 'failed']),
+  progress: TrainingProgress.nullable(),
+  thumbnail_url: z.string().nullable(),
+  artist: z.object({ user_id: id, artist_name: z.string(), username: z.string() }),
+  tags: z.array(z.string()),
+  generation_count: z.number().int(),
+  created_at: timestamp,
+  trained_at: timestamp.nullable(),
+  // only for the style's artist
+  sample_image_urls: z.array(z.string()).nullable().optional(),
+  training_image_count: z.number().int().nullable().optional(),
+  training_error: z.string().nullable().optional(),
+})
+export const Styles = z.array(Style)

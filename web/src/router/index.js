@@ -28,6 +28,19 @@ export const routes = [
       { path: 'verify', name: 'verify', component: () => import('@/pages/VerifyPage.vue') },
       { path: 'search', name: 'search', component: () => import('@/pages/SearchPage.vue') },
       {
+        path: 'styles/new',
+        name: 'create-style',
+        component: () => import('@/pages/CreateStylePage.vue'),
+        meta: { auth: true, artist: true },
+      },
+      { path: 'styles/:id(\\d+)', name: 'style', component: () => import('@/pages/StyleDetailPage.vue') },
+      {
+        path: 'styles/:id(\\d+)/edit',
+        name: 'edit-style',
+        component: () => import('@/pages/EditStylePage.vue'),
+        meta: { auth: true, artist: true },
+      },
+      {
         path: 'notifications',
         name: 'notifications',
         component: () => import('@/pages/NotificationsPage.vue'),
