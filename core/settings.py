@@ -125,6 +125,25 @@ class DiffusionSettings(_Section):
     sample_steps: int = Field(default=20, ge=1, le=100)
 
 
+class GenerationSettings(_Section):
+    """How the API runs generations: retries (spec §6.6.5), leases and progress."""
+
+    model_config = SettingsConfigDict(env_prefix="SL_GENERATION_", env_file=".env", extra="ignore")
+
+    # Delay before each try: the first at once, then 30 s, then 120 s; charged once whatever happens.
+    retry_delays_seconds: list[float] = [0.0, 30.0, 120.0]
+    # A dispatcher renews its lease while it streams; an expired lease means it died and the work is retried.
+    lease_seconds: float = 60.0
+    attempt_timeout_seconds: float = 600.0
+    progress_write_interval_seconds: float = 1.0
+    # The ETA of a queued generation before there is any history to measure.
+    default_seconds_per_image: float = 10.0
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_delays_seconds)
+
+
 class RaySettings(_Section):
     model_config = SettingsConfigDict(env_prefix="SL_RAY_", env_file=".env", extra="ignore")
 
@@ -208,6 +227,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
     diffusion: DiffusionSettings = Field(default_factory=DiffusionSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)

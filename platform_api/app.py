@@ -17,11 +17,13 @@ from db.engine import create_api_engine, create_session_factory
 from platform_api.auth.google import OAUTH_STATE_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS, google_client
 from platform_api.auth.router import router as auth_router
 from platform_api.community.router import router as community_router
-from platform_api.compute import TrainingJobs
+from platform_api.compute import Generations, TrainingJobs
 from platform_api import background
 from platform_api.background import Reconciler
 from platform_api.envelope import COMMON_ERROR_RESPONSES
 from platform_api.exception_handlers import register_exception_handlers
+from platform_api.generations.dispatch import Dispatcher, reconcile_generations
+from platform_api.generations.router import router as generations_router
 from platform_api.health.router import router as health_router
 from platform_api.internal.router import router as internal_router
 from platform_api.logs import configure_logging
@@ -46,6 +48,7 @@ API_PREFIX = "/api/v1"
 RECONCILERS = [
     Reconciler("pending_purchases", 60, lambda app, db: resolve_pending_purchases(db, app.state.toss)),
     Reconciler("training_runs", 15, reconcile_training_runs),
+    Reconciler("generations", 5, reconcile_generations),
 ]
 
 
@@ -66,6 +69,7 @@ def _api_v1_router() -> APIRouter:
         notifications_router,
         search_router,
         styles_router,
+        generations_router,
         internal_router,
     )
     for domain in domains:
@@ -87,11 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.toss = TossClient(api_base=toss_api_base(settings), secret_key=toss_secret_key(settings))
         # Fail at start-up, not at the first verification, when the certificates are missing.
         app.state.provenance_keys = load_provenance_keys(settings)
+        app.state.dispatcher = Dispatcher(app)
         reconcilers = background.start(app, RECONCILERS) if settings.app.run_reconcilers else []
         try:
             yield
         finally:
             await background.stop(reconcilers)
+            await app.state.dispatcher.stop()
             await app.state.toss.close()
             await engine.dispose()
 
@@ -106,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.google = google_client(settings)
     app.state.training_jobs = TrainingJobs(settings)
+    app.state.generations = Generations(settings)
     app.state.object_store = create_object_store(settings.storage)
     register_exception_handlers(app)
     # Holds only the OAuth state, nonce and PKCE verifier between the redirect to Google and the callback.

@@ -1,15 +1,15 @@
-"""The only place the API talks to Ray. Training runs are Ray Jobs submitted over the dashboard's Jobs API;
-the blocking client runs off the event loop. A job's submission id is derived from its training run, so
-submitting twice is harmless."""
+"""The only place the API talks to Ray. Training runs are Ray Jobs submitted over the dashboard's Jobs API
+(the blocking client runs off the event loop); generations are calls to the generation Serve application."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from functools import cached_property
 
-from core.contracts import TrainingJobRequest
+from core.contracts import GENERATION_APP_NAME, GenerationJob, TrainingJobRequest
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,3 +86,28 @@ class TrainingJobs:
 
     async def stop(self, job_id: str) -> None:
         await asyncio.to_thread(self._client.stop_job, job_id)
+
+
+class Generations:
+    """Calls the generation Serve application over a DeploymentHandle, holding each call open while it
+    streams, so Serve's autoscaling sees the load."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def _handle(self):
+        import ray
+        from ray import serve
+
+        if not ray.is_initialized():
+            ray.init(address=self.settings.ray.address or "auto", log_to_driver=False)
+        return serve.get_app_handle(GENERATION_APP_NAME)
+
+    async def stream(self, job: GenerationJob) -> AsyncIterator[dict]:
+        """Progress dicts, then the result dict; the replica's error is raised as it happened there."""
+        handle = await asyncio.to_thread(self._handle)
+        response = handle.options(multiplexed_model_id=job.adapter_key, stream=True).generate.remote(
+            job.model_dump(mode="json")
+        )
+        async for message in response:
+            yield message

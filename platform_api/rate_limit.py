@@ -82,6 +82,13 @@ def _per_ip(name: LimitName):
     return limit
 
 
+async def _per_user_generation(request: Request, principal: PrincipalDep) -> None:
+    if principal is not None:
+        await request.app.state.rate_limiter.hit("generation", f"user:{principal.user.id}")
+
+
 SignInLimit = Annotated[None, Depends(_per_ip("sign_in"))]
+# GPU time is the scarce resource: generation requests have their own, stricter budget per user.
+GenerationLimit = Annotated[None, Depends(_per_user_generation)]
 # Each verification uploads up to 10 MB and decodes it.
 VerifyLimit = Annotated[None, Depends(_per_ip("verify"))]

@@ -1,0 +1,215 @@
+"""Generation requests and every state transition against PostgreSQL (the Serve side runs in
+tests/serving/ and end to end in tests/serving/test_generation_e2e.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from core.contracts import GenerationProgress, GenerationResult
+from db.engine import create_api_engine, create_session_factory
+from db.models import Artist, Generation, Notification, Style, Transaction, User
+from platform_api.generations import transitions
+from platform_api.tokens.audit import audit_database
+from platform_api.tokens import ledger
+from tests.factories import make_style, make_user
+from tests.helpers import assert_error, csrf_headers, dev_login, spend_tokens
+
+
+@pytest.fixture
+def style(db):
+    style = make_style(db, title="Ink Wash", training_status="completed", generation_cost_tokens=30,
+                       adapter_key="private/styles/1/runs/1/pytorch_lora_weights.safetensors")
+    db.commit()
+    return style
+
+
+def _request(client, style_id, key=None, **body):
+    payload = {"style_id": style_id, "prompt_tags": ["cat", "moon"], "aspect_ratio": "1:2"} | body
+    headers = csrf_headers(client) | ({"Idempotency-Key": key} if key else {})
+    return client.post("/api/v1/generations", json=payload, headers=headers)
+
+
+def test_a_request_charges_and_queues(client, style, db, database_url):
+    dev_login(client, "fan@example.com")
+    response = _request(client, style.id, description="<b>Moonlit</b> cat")
+    assert response.status_code == 202, response.text
+    generation = response.json()["data"]
+    assert (generation["status"], generation["width"], generation["height"]) == ("queued", 512, 1024)
+    assert generation["description"] == "Moonlit cat" and generation["cost_tokens"] == 30
+    assert generation["queue"] == {"position": 1, "estimated_seconds": 10} and generation["progress"] is None
+    assert generation["is_public"] is False and 0 <= generation["seed"] < 2**32
+    assert db.scalars(select(Generation.prompt)).one() == "ink wash, cat, moon"
+    assert client.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 70
+    assert asyncio.run(audit_database(database_url)) == []
+
+
+def test_the_same_idempotency_key_charges_once(client, style, db):
+    dev_login(client, "fan@example.com")
+    first = _request(client, style.id, key="gen-1", seed=7)
+    again = _request(client, style.id, key="gen-1", seed=7)
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    assert_error(_request(client, style.id, key="gen-1", seed=8), 422, "IDEMPOTENCY_KEY_REUSED")
+    assert len(db.scalars(select(Generation)).all()) == 1
+    assert client.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 70
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"prompt_tags": []}, {"prompt_tags": ["고양이"]}, {"prompt_tags": ["<script></script>"]},
+     {"aspect_ratio": "16:9"}, {"seed": -1}, {"description": "x" * 501}, {"steps": 150}],
+)
+def test_bad_requests_change_nothing(client, style, db, body):
+    dev_login(client, "fan@example.com")
+    assert_error(_request(client, style.id, **body), 422, "VALIDATION_ERROR")
+    assert db.scalars(select(Generation)).all() == []
+    assert client.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 100
+
+
+def test_not_enough_tokens_is_402_with_the_numbers(client, db):
+    expensive = make_style(db, training_status="completed", generation_cost_tokens=500, adapter_key="private/x")
+    db.commit()
+    dev_login(client, "fan@example.com")
+    error = assert_error(_request(client, expensive.id), 402, "INSUFFICIENT_TOKENS")
+    assert error["details"] == {"required": 500, "available": 100}
+    assert db.scalars(select(Generation)).all() == []
+
+
+def test_a_style_still_training_is_not_ready(client, db):
+    training = make_style(db, training_status="training")
+    db.commit()
+    dev_login(client, "fan@example.com")
+    assert_error(_request(client, training.id), 422, "STYLE_NOT_READY")
+    assert_error(_request(client, 999_999), 404, "NOT_FOUND")
+
+
+def test_six_requests_a_minute(client, style, settings):
+    settings.limits.enabled = True
+    dev_login(client, "rich@example.com")
+    client.app.state.rate_limiter.enabled = True
+    cheap = [_request(client, style.id, prompt_tags=[f"cat {n}"]) for n in range(7)]
+    assert [r.status_code for r in cheap[:3]] == [202, 202, 202]
+    assert_error(cheap[6], 429, "RATE_LIMITED")
+
+
+def test_private_until_shared_and_only_the_owner_shares(client, style, db):
+    owner = dev_login(client, "fan@example.com")
+    generation_id = _request(client, style.id).json()["data"]["id"]
+    assert_error(client.patch(f"/api/v1/generations/{generation_id}", json={"is_public": True},
+                              headers=csrf_headers(client)), 409, "CONFLICT")  # not completed yet
+    db.execute(update(Generation).values(status="completed", result_key="public/generations/1/x.png"))
+    db.commit()
+    shared = client.patch(f"/api/v1/generations/{generation_id}", json={"is_public": True, "description": "Mine"},
+                          headers=csrf_headers(client)).json()["data"]
+    assert shared["is_public"] and shared["description"] == "Mine"
+    assert [g["id"] for g in client.get("/api/v1/generations/me").json()["data"]["results"]] == [generation_id]
+
+    client.cookies.clear()
+    dev_login(client, "other@example.com")
+    assert client.get(f"/api/v1/generations/{generation_id}").json()["data"]["user_id"] == owner["id"]
+    assert_error(client.patch(f"/api/v1/generations/{generation_id}", json={"is_public": False},
+                              headers=csrf_headers(client)), 404, "NOT_FOUND")
+    db.execute(update(Generation).values(is_public=False))
+    db.commit()
+    assert_error(client.get(f"/api/v1/generations/{generation_id}"), 404, "NOT_FOUND")
+    assert_error(client.get(f"/api/v1/generations/{generation_id}/download"), 404, "NOT_FOUND")
+
+
+# Transitions, straight against the database.
+
+def _run(database_url, work):
+    async def main():
+        from core.settings import DatabaseSettings
+
+        engine = create_api_engine(DatabaseSettings(url=database_url))
+        try:
+            async with create_session_factory(engine)() as db, db.begin():
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def queued(db, database_url) -> int:
+    """A charged, queued generation made without the API (whose request would dispatch it at once)."""
+    user = make_user(db)
+    db.commit()
+    _run(database_url, lambda s: ledger.grant_welcome_bonus(s, user.id))
+    generation_id = spend_tokens(db, database_url, user.id, 30)
+    db.execute(update(Generation).values(next_attempt_at=datetime.now(UTC)))
+    db.commit()
+    return generation_id
+
+
+RESULT = GenerationResult(image_key="public/generations/1/a.png", thumbnail_key="public/generations/1/a.webp",
+                          width=512, height=1024, timings={})
+
+
+def test_a_completed_generation_pays_the_artist_and_tells_the_user(queued, settings, database_url, db):
+    claimed = _run(database_url, lambda s: transitions.claim(s, queued, settings))
+    assert claimed.attempts == 1 and claimed.status == "processing"
+    assert _run(database_url, lambda s: transitions.claim(s, queued, settings)) is None  # held already
+    started = datetime.now(UTC) - timedelta(seconds=2)
+    assert _run(database_url, lambda s: transitions.record_progress(
+        s, queued, 1, GenerationProgress(current_step=5, total_steps=20), started, settings))
+    assert _run(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
+    assert not _run(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
+
+    db.expire_all()
+    assert db.scalars(select(Artist.earned_token_balance)).one() == 30
+    assert db.scalars(select(Style.generation_count)).one() == 1
+    assert db.scalars(select(Notification.type)).all() == ["generation_complete"]
+    assert asyncio.run(audit_database(database_url)) == []
+
+
+def test_progress_is_shown_only_while_processing(client, queued, settings, database_url, db):
+    _run(database_url, lambda s: transitions.claim(s, queued, settings))
+    _run(database_url, lambda s: transitions.record_progress(
+        s, queued, 1, GenerationProgress(current_step=10, total_steps=20), datetime.now(UTC) - timedelta(seconds=4),
+        settings))
+    owner = db.scalars(select(User.email).where(User.id == db.get(Generation, queued).user_id)).one()
+    dev_login(client, owner)
+    progress = client.get(f"/api/v1/generations/{queued}").json()["data"]["progress"]
+    assert (progress["current_step"], progress["total_steps"], progress["progress_percent"]) == (10, 20, 50)
+    assert 3 <= progress["estimated_seconds"] <= 5 and progress["last_updated"]
+
+
+def test_retryable_failures_retry_then_refund(queued, settings, database_url, db):
+    settings.generation.retry_delays_seconds = [0.0, 0.0, 0.0]
+    for attempt in (1, 2, 3):
+        assert _run(database_url, lambda s: transitions.claim(s, queued, settings)).attempts == attempt
+        status = _run(database_url, lambda s: transitions.fail_attempt(
+            s, queued, attempt, code="ActorDiedError", message="replica died", retryable=True, settings=settings))
+        assert status == ("retrying" if attempt < 3 else "failed")
+    db.expire_all()
+    assert db.get(User, db.get(Generation, queued).user_id).token_balance == 100  # charged once, refunded in full
+    kinds = db.scalars(select(Transaction.kind).order_by(Transaction.id)).all()
+    assert kinds == ["welcome_bonus", "generation_reserve", "generation_refund"]
+    assert db.scalars(select(Notification.type)).all() == ["generation_failed"]
+    assert asyncio.run(audit_database(database_url)) == []
+
+
+def test_a_rejected_generation_fails_at_once(queued, settings, database_url, db):
+    _run(database_url, lambda s: transitions.claim(s, queued, settings))
+    assert _run(database_url, lambda s: transitions.fail_attempt(
+        s, queued, 1, code="GENERATION_REJECTED", message="adapter missing", retryable=False,
+        settings=settings)) == "failed"
+    db.expire_all()
+    assert db.get(User, db.get(Generation, queued).user_id).token_balance == 100
+
+
+def test_a_late_outcome_of_an_old_attempt_changes_nothing(queued, settings, database_url, db):
+    settings.generation.retry_delays_seconds = [0.0, 0.0, 0.0]
+    _run(database_url, lambda s: transitions.claim(s, queued, settings))
+    _run(database_url, lambda s: transitions.fail_attempt(s, queued, 1, code="x", message="x", retryable=True,
+                                                          settings=settings))
+    _run(database_url, lambda s: transitions.claim(s, queued, settings))  # attempt 2 runs
+    assert not _run(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
+    assert _run(database_url, lambda s: transitions.fail_attempt(s, queued, 1, code="x", message="x", retryable=True,
+                                                                 settings=settings)) is None
+    assert db.scalars(select(Generation.status)).one() == "processing"
