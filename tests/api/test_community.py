@@ -396,7 +396,8 @@ class TestLeaving:
         _like(client, used.id)
         _comment(client, used.id, "glad you like my style")
 
-        assert client.delete("/api/v1/users/me", headers=csrf_headers(client)).json()["data"]["outcome"] == "deactivated"
+        left = client.delete("/api/v1/users/me", headers=csrf_headers(client)).json()["data"]
+        assert left["outcome"] == "deactivated"
         assert [g["id"] for g in fan.get("/api/v1/feed").json()["data"]["results"]] == [used.id]
         assert fan.get("/api/v1/users/me/following").json()["data"]["results"] == []
         assert fan.get(f"/api/v1/generations/{used.id}/comments").json()["data"]["results"] == []
