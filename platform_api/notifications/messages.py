@@ -8,7 +8,8 @@ from typing import Any
 
 from platform_api.i18n import Language
 
-# Types with several wordings pick one by a variant: a comment that answers another comment is a reply.
+# Types with several wordings pick one by a variant: a comment that answers another comment is a reply; a
+# training notification without the style's title says "your style".
 _TEMPLATES: dict[tuple[str, str], dict[Language, str]] = {
     ("follow", ""): {
         "en": "{actor} started following you.",
@@ -42,21 +43,28 @@ _TEMPLATES: dict[tuple[str, str], dict[Language, str]] = {
         "en": "Training your style “{style_title}” failed.",
         "ko": "스타일 “{style_title}” 학습에 실패했습니다.",
     },
+    ("style_training_complete", "untitled"): {
+        "en": "Your style is trained and ready to use.",
+        "ko": "스타일 학습이 완료되어 바로 사용할 수 있습니다.",
+    },
+    ("style_training_failed", "untitled"): {
+        "en": "Training your style failed.",
+        "ko": "스타일 학습에 실패했습니다.",
+    },
 }
 
-# When the actor's account is gone or deactivated, or a style title is missing from old data.
-_FALLBACKS: dict[Language, dict[str, str]] = {
-    "en": {"actor": "Someone", "style_title": "your style"},
-    "ko": {"actor": "누군가", "style_title": "내 스타일"},
-}
+# When the actor's account is gone or deactivated.
+_SOMEONE: dict[Language, str] = {"en": "Someone", "ko": "누군가"}
+
+
+def _variant(type: str, data: Mapping[str, Any]) -> str:
+    if type == "comment" and data.get("parent_comment_id"):
+        return "reply"
+    if type.startswith("style_training_") and not data.get("style_title"):
+        return "untitled"
+    return ""
 
 
 def render(type: str, data: Mapping[str, Any], actor_name: str | None, language: Language) -> str:
-    variant = "reply" if type == "comment" and data.get("parent_comment_id") else ""
-    template = _TEMPLATES[(type, variant)][language]
-    values = dict(_FALLBACKS[language])
-    if actor_name:
-        values["actor"] = actor_name
-    if isinstance(data.get("style_title"), str) and data["style_title"]:
-        values["style_title"] = data["style_title"]
-    return template.format_map(values)
+    template = _TEMPLATES[(type, _variant(type, data))][language]
+    return template.format_map({"actor": actor_name or _SOMEONE[language], "style_title": data.get("style_title")})

@@ -158,9 +158,10 @@ class TestLanguages:
         client.headers["Accept-Language"] = "en"
         assert _notifications(client)["results"][0]["message"] == "fan liked your image."
 
-    def test_a_gone_actor_is_someone(self):
+    def test_a_gone_actor_is_someone_and_an_untitled_style_your_style(self):
         assert messages.render("like", {"generation_id": 1}, None, "en") == "Someone liked your image."
-        assert messages.render("style_training_failed", {}, None, "ko") == "스타일 “내 스타일” 학습에 실패했습니다."
+        assert messages.render("style_training_failed", {"style_id": 1}, None, "ko") == "스타일 학습에 실패했습니다."
+        assert messages.render("style_training_complete", {}, None, "en") == "Your style is trained and ready to use."
 
 
 class TestReading:
