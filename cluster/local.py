@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
-
-import uvicorn
 
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
@@ -38,7 +37,7 @@ def main() -> None:
     # `make stop` sends SIGTERM; leave through the same path as Ctrl-C so every atexit cleanup runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    postgres = seaweedfs = ray_head = None
+    postgres = seaweedfs = ray_head = api = None
     try:
         if not settings.database.url:
             postgres = start_embedded_postgres(data_dir / "postgres")
@@ -52,19 +51,22 @@ def main() -> None:
         url = f"http://{'localhost' if settings.app.host in ('127.0.0.1', '0.0.0.0') else settings.app.host}:{settings.app.port}"
         if not settings.ray.address:
             ray_head = _start_local_ray(settings, data_dir, url)
+            # Deploying loads the base model: the API serves meanwhile, and generations queue until it is up.
+            _run_quietly([sys.executable, "-m", "cluster.deploy_generation"], data_dir / "deploy-generation.log")
         if settings.diffusion.base_model == TINY:
             log.warning(TINY_NOTICE)
+        # The API runs in its own process: it becomes a Ray driver when it calls Serve, and a driver's exit
+        # must not take this supervisor (and the cleanup below) with it.
+        api = subprocess.Popen([
+            sys.executable, "-m", "uvicorn", "platform_api.app:create_app", "--factory",
+            "--host", settings.app.host, "--port", str(settings.app.port), "--no-access-log",
+        ])
         print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n"
               f"  Ray dashboard: {settings.ray.dashboard_url}\n  Stop: Ctrl-C or `make stop`\n", flush=True)
-        uvicorn.run(
-            "platform_api.app:create_app",
-            factory=True,
-            host=settings.app.host,
-            port=settings.app.port,
-            log_config=None,
-            access_log=False,
-        )
+        api.wait()
     finally:
+        if api is not None:
+            _stop_process(api)
         if ray_head is not None:
             ray_head.stop()
         if seaweedfs is not None:
@@ -85,10 +87,25 @@ def _start_local_ray(settings: Settings, data_dir: Path, api_url: str) -> RayHea
         # One machine has no GPU to spare: the jobs run on its CPUs.
         "SL_RAY_TRAINING_NUM_GPUS": "0",
         "SL_RAY_GENERATION_NUM_GPUS": "0",
+        "RAY_ADDRESS": f"127.0.0.1:{settings.ray.gcs_port}",
     }
     settings.ray = RaySettings()
     log.info("Ray head running", extra={"dashboard": head.dashboard_url})
     return head
+
+
+def _run_quietly(command: list[str], log_file: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, stdout=log_file.open("a"), stderr=subprocess.STDOUT)
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _start_local_s3(storage: StorageSettings, data_dir: Path) -> SeaweedServer:

@@ -284,6 +284,24 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
     return problems
 
 
+def shared_environment(settings: Settings) -> dict[str, str]:
+    """The environment another process (a training job, a generation replica) needs to read the same
+    storage, data directory and base model as this one. Production nodes get it from their own environment."""
+    storage = settings.storage
+    values = {
+        "SL_DATA_DIR": str(settings.app.data_dir.resolve()),
+        "SL_BASE_MODEL": settings.diffusion.base_model,
+        "SL_STORAGE": storage.backend.value,
+        "SL_STORAGE_LOCAL_DIR": str(storage.local_dir.resolve()),
+        "SL_STORAGE_S3_ENDPOINT_URL": storage.s3_endpoint_url,
+        "SL_STORAGE_S3_BUCKET": storage.s3_bucket,
+        "SL_STORAGE_S3_REGION": storage.s3_region,
+        "SL_STORAGE_S3_ACCESS_KEY_ID": storage.s3_access_key_id,
+        "SL_STORAGE_S3_SECRET_ACCESS_KEY": storage.s3_secret_access_key,
+    }
+    return {name: value for name, value in values.items() if value}
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from functools import cached_property
 
 from core.contracts import GENERATION_APP_NAME, GenerationJob, TrainingJobRequest
-from core.settings import Settings
+from core.settings import Settings, shared_environment
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +25,9 @@ def new_submission_id(run_id: int) -> str:
 
 def _job_environment(settings: Settings, request: TrainingJobRequest) -> dict[str, str]:
     """What the job reads from its environment: the request and the settings it shares with the API."""
-    storage = settings.storage
-    values = {
+    values = shared_environment(settings) | {
         "SL_TRAINING_JOB": request.model_dump_json(),
         "INTERNAL_API_TOKEN": settings.auth.internal_api_token,
-        "SL_STORAGE": storage.backend.value,
-        "SL_STORAGE_LOCAL_DIR": str(storage.local_dir.resolve()),
-        "SL_STORAGE_S3_ENDPOINT_URL": storage.s3_endpoint_url,
-        "SL_STORAGE_S3_BUCKET": storage.s3_bucket,
-        "SL_STORAGE_S3_REGION": storage.s3_region,
-        "SL_STORAGE_S3_ACCESS_KEY_ID": storage.s3_access_key_id,
-        "SL_STORAGE_S3_SECRET_ACCESS_KEY": storage.s3_secret_access_key,
         "SL_TORCH_THREADS": str(settings.ray.job_torch_threads) if settings.ray.job_torch_threads else None,
         "SL_TRAINING_WORK_DIR": settings.ray.job_work_dir,
         "SL_MODELS_DIR": settings.ray.job_models_dir,
