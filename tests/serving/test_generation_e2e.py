@@ -124,3 +124,32 @@ def test_a_generation_requested_while_serve_is_down_completes_once_it_is_up(api,
     assert generation["status"] == "completed" and generation["attempts"] == 2
     assert api.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 90  # charged once
     assert asyncio.run(audit_database(database_url)) == []
+
+
+def _replica_actor():
+    import ray
+
+    [name] = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)
+              if actor["name"].startswith(f"SERVE_REPLICA::{GENERATION_APP_NAME}")]
+    return ray.get_actor(name, namespace="serve")
+
+
+def test_a_replica_killed_mid_generation_is_retried_and_charged_once(api, settings, style, db, database_url):
+    import ray
+
+    settings.generation.retry_delays_seconds = [0.0, 0.0, 0.0]
+    settings.diffusion.inference_steps = 60  # long enough to be caught drawing
+    dev_login(api, "fan@example.com")
+    _deploy(settings)
+    generation_id = _generate(api, style.id)
+    deadline = time.monotonic() + 60
+    while db.scalar(select(Generation.progress).where(Generation.id == generation_id)) is None:
+        assert time.monotonic() < deadline, "never saw it drawing"
+        time.sleep(0.1)
+        db.expire_all()
+    ray.kill(_replica_actor(), no_restart=False)
+
+    generation = _finished(api, generation_id)
+    assert generation["status"] == "completed" and generation["attempts"] == 2
+    assert api.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 90  # charged once
+    assert asyncio.run(audit_database(database_url)) == []
