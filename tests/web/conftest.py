@@ -30,6 +30,7 @@ from db.models import Generation
 from platform_api.app import create_app
 from tests.core.artwork import synthetic_artwork
 from tests.factories import make_artist, make_generation, make_style, make_user
+from tests.stubs.oidc_provider import Identity, OidcProvider
 from tests.stubs.server import BackgroundServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,9 +74,24 @@ class WebStack:
     database_url: str
 
 
+# Who the local OpenID provider signs in when the browser takes the "Continue with Google" button.
+GOOGLE_IDENTITY = Identity(sub="google-4242", email="sora.google@example.com", name="Sora")
+
+
 @pytest.fixture(scope="session")
-def web_stack(web_build: Path, postgres_server_url: str, tmp_path_factory) -> Iterator[WebStack]:
-    """The API serving the web build on a free port, with a database of its own, migrated."""
+def oidc_provider() -> Iterator[OidcProvider]:
+    """The local stand-in for Google (tests/stubs/oidc_provider.py): same protocol, no consent page."""
+    port = free_port()
+    provider = OidcProvider(issuer=f"http://127.0.0.1:{port}", next_identity=GOOGLE_IDENTITY)
+    with BackgroundServer(provider.app(), port=port):
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def web_stack(web_build: Path, postgres_server_url: str, oidc_provider: OidcProvider, tmp_path_factory
+              ) -> Iterator[WebStack]:
+    """The API serving the web build on a free port, with a database of its own, migrated, and Google
+    sign-in going to the local OpenID provider."""
     name = f"sl_test_web_{secrets.token_hex(4)}"
     database_url = create_database(postgres_server_url, name, exist_ok=False)
     upgrade(database_url)
@@ -88,7 +104,11 @@ def web_stack(web_build: Path, postgres_server_url: str, tmp_path_factory) -> It
                         public_url=url),
         database=DatabaseSettings(url=database_url),
         storage=StorageSettings(local_dir=data / "objects"),
-        auth=AuthSettings(),
+        auth=AuthSettings(
+            google_client_id=oidc_provider.client_id,
+            google_client_secret=oidc_provider.client_secret,
+            oidc_discovery_url=f"{oidc_provider.issuer}/.well-known/openid-configuration",
+        ),
         limits=LimitSettings(enabled=False),
     )
     app = create_app(settings)

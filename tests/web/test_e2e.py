@@ -22,6 +22,10 @@ def test_the_api_serves_the_app_with_its_config(web_stack):
     assert httpx.get(f"{web_stack.url}/api/v1/nothing").json()["error"]["code"] == "NOT_FOUND"
 
 
+def test_google_sign_in_through_the_local_openid_provider(run_browser_spec):
+    run_browser_spec("google")
+
+
 def test_account_pages_profile_artist_and_languages(run_browser_spec):
     run_browser_spec("account")
 
