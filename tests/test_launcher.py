@@ -40,7 +40,7 @@ class Launch:
             stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 90) -> dict:
+    def wait_ready(self, timeout: float = 240) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
