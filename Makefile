@@ -29,8 +29,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The embedded run trains and generates on this machine, so it needs the [ml] extra (CPU torch, pinned) too.
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[s3-local]'
+	$(BIN)/python -m pip install --quiet $(TORCH_PIN) $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet -e '.[ml,s3-local]'
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
