@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.diffusion import Device
+from core.diffusion import Device, load_pipeline
 from serve_apps.generation.batching import BatchRunner, Drawn, StepDone
 from serve_apps.generation.pipeline import ImageRequest, StylePipeline
 from training_jobs.train import ADAPTER_FILE
@@ -46,19 +46,29 @@ def _pixels(image) -> np.ndarray:
     return np.asarray(image, dtype=np.int16)
 
 
-def test_each_row_of_a_mixed_batch_is_what_stock_diffusers_draws_with_that_style_alone(pipeline, adapter_files):
+def test_each_row_of_a_mixed_batch_is_what_stock_diffusers_draws_with_that_style_alone(
+        pipeline, adapter_files, tiny_model):
     rows = [_row(name, seed) for seed, name in enumerate(adapter_files)]
     mixed = pipeline.generate(rows)
 
-    stock = pipeline.pipeline  # the same weights, driven the ordinary way: one active adapter per call
+    stock = load_pipeline(tiny_model, CPU)  # driven the ordinary way: one active adapter per call
+    for name, path in adapter_files.items():
+        stock.load_lora_weights(path.parent, weight_name=path.name, adapter_name=name)
     for index, name in enumerate(adapter_files):
         stock.set_adapters(name)
         alone = stock(prompt=[r.prompt for r in rows], negative_prompt=[r.negative_prompt for r in rows],
                       width=64, height=64, num_inference_steps=STEPS, guidance_scale=7.0,
                       generator=[torch.Generator().manual_seed(r.seed) for r in rows]).images
-        assert np.array_equal(_pixels(mixed[index]), _pixels(alone[index])), name
+        _assert_same_but_for_rounding(mixed[index], alone[index])
     # ...and the styles really differ, so a row drawn with the wrong adapter could not pass.
     assert np.abs(_pixels(mixed[0]) - _pixels(mixed[1])).mean() > 20
+
+
+def _assert_same_but_for_rounding(image, reference) -> None:
+    """Batched matmuls and convolutions round differently from unbatched ones (about 1e-6 before 8-bit
+    quantisation), so a rare pixel may land one level away."""
+    difference = np.abs(_pixels(image) - _pixels(reference))
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.001, (difference.max(), (difference > 0).mean())
 
 
 def _draw_together(runner: BatchRunner, rows: list[ImageRequest]) -> list[list]:
@@ -86,10 +96,7 @@ def test_batched_requests_get_the_images_they_get_alone(pipeline, adapter_files)
         assert events[:-1] == [StepDone(step, STEPS) for step in range(1, STEPS + 1)]
         assert isinstance(events[-1], Drawn) and events[-1].batch_size == 3
     for together, single in zip(batched, alone, strict=True):
-        difference = np.abs(_pixels(together[-1].image) - _pixels(single[-1].image))
-        # Batched convolutions round differently from single ones (about 1e-6 before 8-bit quantisation),
-        # so a rare pixel may land one level away; the adapters themselves add no difference (test above).
-        assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+        _assert_same_but_for_rounding(together[-1].image, single[-1].image)
     assert np.abs(_pixels(batched[0][-1].image) - _pixels(batched[1][-1].image)).mean() > 20
 
 
