@@ -227,3 +227,37 @@ export const Style = z.object({
   training_error: z.string().nullable().optional(),
 })
 export const Styles = z.array(Style)
+
+// Generations (spec §6.6).
+export const GenerationProgress = z.object({
+  current_step: z.number().int(),
+  total_steps: z.number().int(),
+  progress_percent: z.number().int(),
+  estimated_seconds: z.number().int(),
+  last_updated: timestamp,
+})
+
+export const Generation = z.object({
+  id,
+  status: z.enum(['queued', 'processing', 'retrying', 'completed', 'failed']),
+  user_id: id,
+  style: z.object({ id, title: z.string(), artist_user_id: id, artist_name: z.string() }),
+  prompt_tags: z.array(z.string()),
+  description: z.string().nullable(),
+  aspect_ratio: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  seed: z.number().int(),
+  cost_tokens: z.number().int(),
+  is_public: z.boolean(),
+  image_url: z.string().nullable(),
+  thumbnail_url: z.string().nullable(),
+  like_count: z.number().int(),
+  comment_count: z.number().int(),
+  progress: GenerationProgress.nullable(),
+  queue: z.object({ position: z.number().int(), estimated_seconds: z.number().int() }).nullable(),
+  attempts: z.number().int(),
+  error_code: z.string().nullable(),
+  created_at: timestamp,
+  completed_at: timestamp.nullable(),
+})

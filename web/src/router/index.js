@@ -46,6 +46,7 @@ export const routes = [
         component: () => import('@/pages/NotificationsPage.vue'),
         meta: { auth: true },
       },
+      { path: 'generations/:id(\\d+)', name: 'generation', component: () => import('@/pages/GenerationDetailPage.vue') },
       { path: 'users/:id(\\d+)', name: 'user', component: () => import('@/pages/UserProfilePage.vue') },
       { path: ':rest(.*)*', name: 'not-found', component: () => import('@/pages/NotFoundPage.vue') },
     ],
