@@ -245,3 +245,45 @@ describe('my page images', () => {
     expect(wrapper.get('[data-test="my-generations"]').text()).toContain('not made any images yet')
   })
 })
+
+describe('idempotency and feed links', () => {
+  it('sends the same key again only after a dropped connection', async () => {
+    let answer = new TypeError('offline')
+    const fetch = fakeApi({
+      ...CSRF,
+      'GET /api/v1/auth/me': ok(me()),
+      'GET /api/v1/styles/9': ok(style()),
+      'GET /api/v1/tokens/balance': balance(100),
+      'POST /api/v1/generations': () => answer,
+    })
+    const { wrapper } = await mountApp(Host, { url: '/styles/9' })
+    await addTag(wrapper, 'boat')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.find('[data-test="generate-error"]').exists()).toBe(true)
+    answer = fail(429, 'RATE_LIMITED', 'Slow down.')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    const keys = fetch.requests.filter((r) => r.method === 'POST').map((r) => r.headers['Idempotency-Key'])
+    expect(keys).toHaveLength(3)
+    expect(keys[1]).toBe(keys[0])
+    expect(keys[2]).not.toBe(keys[1])
+    wrapper.unmount()
+  })
+
+  it('feed tiles open the image page', async () => {
+    const card = {
+      id: 41, image_url: '/i.png', thumbnail_url: null, description: null, prompt_tags: ['boat'], aspect_ratio: '1:1', width: 512, height: 512,
+      is_public: true, like_count: 0, comment_count: 0, liked_by_me: null, owner: { id: 7, username: 'mina', profile_image_url: null },
+      style: { id: 9, title: 'ink harbour', thumbnail_url: null, artist: { id: 3, artist_name: '한지우' } }, created_at: '2026-11-27T10:00:00Z',
+    }
+    fakeApi({ 'GET /api/v1/auth/me': fail(401, 'UNAUTHORIZED'), 'GET /api/v1/feed': page([card]), 'GET /api/v1/generations/41': ok(generation({ is_public: true })) })
+    const { wrapper, router } = await mountApp(Host, { url: '/en' })
+    await wrapper.get('[data-test="generation-41"] [data-test="open-generation"]').trigger('click')
+    await flushPromises()
+    expect(router.currentRoute.value.path).toBe('/en/generations/41')
+    wrapper.unmount()
+  })
+})
