@@ -144,7 +144,7 @@ async def _fail(db: AsyncSession, run: TrainingRun, style: Style, reason: str) -
 
 async def _notify_artist(db: AsyncSession, style: Style, kind: str) -> None:
     artist_user_id = await db.scalar(select(Artist.user_id).where(Artist.id == style.artist_id))
-    await notify(db, recipient_id=artist_user_id, type=kind, data={"style_id": style.id, "title": style.title})
+    await notify(db, recipient_id=artist_user_id, type=kind, data={"style_id": style.id, "style_title": style.title})
 
 
 async def reconcile_training_runs(app: FastAPI, db: AsyncSession, *, batch: int = 20) -> int:

@@ -98,7 +98,7 @@ def test_uploaded_images_become_a_trained_style(stack, db):
     assert manifest["steps"] == 20 and manifest["images"] == 10 and len(manifest["loss_per_epoch"]) == 2
     notification = db.scalars(select(Notification)).one()
     assert (notification.type, notification.data) == ("style_training_complete", {"style_id": stored.id,
-                                                                                  "title": "Ink Wash"})
+                                                                                  "style_title": "Ink Wash"})
     _assert_adapter_changes_the_output(settings.diffusion.base_model, adapter, stack_dir=settings.app.data_dir)
 
 
