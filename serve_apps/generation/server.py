@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import torch
+
 from core.contracts import GenerationJob, GenerationProgress, GenerationRejected, GenerationResult
 from core.diffusion import Device, resolve_base_model
 from core.image_format import ImageFormat
@@ -46,10 +48,9 @@ class LoadedStyle:
     the pipeline once no request is still drawing with it. Every load gets its own adapter name, so a
     style evicted and loaded again at once never collides with its old copy."""
 
-    def __init__(self, key: str, name: str, load_seconds: float, release: Callable[[str], None]):
+    def __init__(self, key: str, name: str, release: Callable[[str], None]):
         self.key = key
         self.name = name
-        self.load_seconds = load_seconds
         self._release = release
         self._released = False
 
@@ -87,8 +88,6 @@ class GenerationServer:
                       device: Device | None = None) -> GenerationServer:
         """A replica's server: storage and signing keys from `settings`, the base model loaded now."""
         if config.torch_threads:
-            import torch
-
             torch.set_num_threads(config.torch_threads)
         model = resolve_base_model(settings.diffusion.base_model, config.models_dir)
         store = create_object_store(settings.storage)
@@ -108,7 +107,6 @@ class GenerationServer:
     async def load_style(self, adapter_key: str) -> LoadedStyle:
         """Download (once) and load the style's adapter into the pipeline."""
         self._loop = asyncio.get_running_loop()
-        started = time.monotonic()
         try:
             path = await self.adapters.fetch(adapter_key)
         except (ObjectNotFound, InvalidObjectKey) as missing:
@@ -121,7 +119,7 @@ class GenerationServer:
             raise
         self.style_loads[adapter_key] += 1
         self._resident[name] = adapter_key
-        return LoadedStyle(adapter_key, name, time.monotonic() - started, self._release_from_any_thread)
+        return LoadedStyle(adapter_key, name, self._release_from_any_thread)
 
     async def generate(self, job: GenerationJob, load_style: StyleLoader) -> AsyncIterator[dict]:
         """Progress dicts, then the result dict. `load_style` is the replica's style cache (Serve's
