@@ -127,6 +127,9 @@ def ray_dashboard() -> Iterator[str]:
     ray.init(address="local", num_cpus=4, num_gpus=4, include_dashboard=True, dashboard_host="127.0.0.1",
              dashboard_port=port, log_to_driver=False)
     yield f"http://127.0.0.1:{port}"
+    from ray import serve
+
+    serve.shutdown()  # before the cluster goes: Serve's own tasks must not outlive it
     ray.shutdown()
 
 
