@@ -158,13 +158,19 @@ def test_an_artist_pays_for_their_own_style_and_earns_it(settings, db, audit):
     audit()
 
 
-def test_a_reservation_is_idempotent_per_generation(settings, db, audit):
-    style = make_style(db, generation_cost_tokens=10)
+def _queued_generation(settings, db, price: int) -> tuple[User, Generation]:
+    """A user holding the welcome bonus and a queued generation of a style at `price`."""
+    style = make_style(db, generation_cost_tokens=price)
     user = make_user(db)
     db.commit()
     asyncio.run(_welcome(settings, user.id))
     generation = _generation(db, user, style)
     db.commit()
+    return user, generation
+
+
+def test_a_reservation_is_idempotent_per_generation(settings, db, audit):
+    user, generation = _queued_generation(settings, db, 10)
 
     async def work(factory):
         async with factory() as session, session.begin():
@@ -195,12 +201,7 @@ def test_the_audit_finds_a_tampered_balance(settings, db, database_url):
 
 
 def test_the_audit_finds_a_finished_generation_without_an_outcome(settings, db, database_url):
-    style = make_style(db, generation_cost_tokens=5)
-    user = make_user(db)
-    db.commit()
-    asyncio.run(_welcome(settings, user.id))
-    generation = _generation(db, user, style)
-    db.commit()
+    user, generation = _queued_generation(settings, db, 5)
 
     async def work(factory):
         async with factory() as session, session.begin():
