@@ -1,5 +1,5 @@
-// The feed, likes, comments with replies, following an artist, search, and the artist's notifications with
-// the unread badge, in both languages. tests/web/conftest.py seeds 한지우's style "Ink Harbour" and three images.
+// The feed, likes, comments with replies (and editing one), following an artist, search, and the artist's
+// notifications with the unread badge, in both languages. tests/web/conftest.py seeds 한지우's style "Ink Harbour" and three images.
 import { assert, devSignIn, open, run, switchLanguage } from './lib.mjs'
 
 const ARTIST_EMAIL = 'harbour@example.com'
@@ -26,7 +26,7 @@ await run('community', async (session) => {
   await tile.locator('[data-test="like"][aria-pressed="true"]').waitFor()
   assert.equal(await tile.locator('[data-test="like-count"]').innerText(), '1')
 
-  session.step('comments and a reply')
+  session.step('comments, a reply, and editing my comment')
   await tile.locator('[data-test="open-comments"]').click()
   await modal.locator('[data-test="comment-form"] input').fill('Beautiful light on the water!')
   await modal.locator('[data-test="comment-form"] button[type="submit"]').click()
@@ -35,6 +35,12 @@ await run('community', async (session) => {
   await modal.locator('[data-test="reply-form"] input').fill('The lanterns too.')
   await modal.locator('[data-test="reply-form"] button[type="submit"]').click()
   await modal.getByText('The lanterns too.').waitFor()
+  await modal.locator('[data-test="edit-comment"]').first().click()
+  const editForm = modal.locator('[data-test="edit-comment-form"]')
+  await editForm.locator('textarea').fill('Beautiful morning light on the water!')
+  await editForm.locator('button[type="submit"]').click()
+  await modal.getByText('Beautiful morning light on the water!').waitFor()
+  await modal.locator('[data-test="comment-edited"]').waitFor()
   await session.screenshot(page, 'comments-en', { fullPage: false })
   await modal.locator('[data-test="close-comments"]').click()
   assert.equal(await tile.locator('[data-test="comment-count"]').innerText(), '2')

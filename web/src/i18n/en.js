@@ -222,6 +222,8 @@ export default {
     reply: 'Reply',
     cancelReply: 'Cancel',
     delete: 'Delete',
+    edit: 'Edit',
+    editLabel: 'Edit your comment',
     deleted: 'This comment was deleted.',
     edited: 'edited',
     signIn: 'Sign in to comment.',

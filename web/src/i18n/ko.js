@@ -222,6 +222,8 @@ export default {
     reply: '답글',
     cancelReply: '취소',
     delete: '삭제',
+    edit: '수정',
+    editLabel: '댓글 수정',
     deleted: '삭제된 댓글입니다.',
     edited: '수정됨',
     signIn: '로그인하고 댓글을 남겨 보세요.',

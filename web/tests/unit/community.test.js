@@ -213,6 +213,77 @@ describe('home feed', () => {
   })
 })
 
+describe('comments modal: editing my own comments', () => {
+  const mine = comment({ replies: [comment({ id: 2, parent_id: 1, content: 'My reply', replies: null })] })
+  const theirs = comment({ id: 3, content: 'Not mine', author: { id: 8, username: 'jiwoo', profile_image_url: null } })
+  const edits = (routes) =>
+    fakeApi({ ...CSRF, 'GET /api/v1/generations/21/comments': page([mine, theirs].map((c) => structuredClone(c))), ...routes })
+  const open = async () => {
+    const CommentsModal = (await import('@/components/CommentsModal.vue')).default
+    return (await mountApp(CommentsModal, { props: { generation: generation({ comment_count: 3 }) }, signedIn: me() })).wrapper
+  }
+  const buttons = (wrapper, label) => wrapper.findAll('button').filter((b) => b.text() === label)
+
+  it('saves an edit in place and marks it edited; replies keep their place', async () => {
+    const fetch = edits({
+      'PATCH /api/v1/comments/1': (r) => ok(comment({ content: r.json.content, is_edited: true, replies: null })),
+      'PATCH /api/v1/comments/2': (r) => ok(comment({ id: 2, parent_id: 1, content: r.json.content, is_edited: true })),
+    })
+    const wrapper = await open()
+    expect(wrapper.findAll('[data-test="edit-comment"]')).toHaveLength(2) // mine and my reply, not theirs
+    await wrapper.findAll('[data-test="edit-comment"]')[0].trigger('click')
+    const form = wrapper.get('[data-test="edit-comment-form"]')
+    expect(form.get('textarea').element.value).toBe('Lovely')
+    expect(document.activeElement).toBe(form.get('textarea').element)
+    await form.get('textarea').setValue('  Lovely light  ')
+    await form.trigger('submit')
+    await flushPromises()
+    expect(fetch.requests.find((r) => r.method === 'PATCH').json).toEqual({ content: 'Lovely light' })
+    expect(wrapper.find('[data-test="edit-comment-form"]').exists()).toBe(false)
+    expect(wrapper.findAll('[data-test="comment-content"]').map((p) => p.text())).toEqual(['Lovely light', 'My reply', 'Not mine'])
+    expect(wrapper.findAll('[data-test="comment-edited"]')).toHaveLength(1)
+
+    await wrapper.findAll('[data-test="edit-comment"]')[1].trigger('click')
+    await wrapper.get('[data-test="edit-comment-form"] textarea').setValue('My better reply')
+    await wrapper.get('[data-test="edit-comment-form"]').trigger('submit')
+    await flushPromises()
+    expect(wrapper.findAll('[data-test="comment-content"]')[1].text()).toBe('My better reply')
+    expect(wrapper.findAll('[data-test="comment-edited"]')).toHaveLength(2)
+  })
+
+  it('cancels without a request, and an unchanged text sends nothing', async () => {
+    const fetch = edits({})
+    const wrapper = await open()
+    await wrapper.get('[data-test="edit-comment"]').trigger('click')
+    await wrapper.get('[data-test="edit-comment-form"] textarea').setValue('Something else')
+    await buttons(wrapper.get('[data-test="edit-comment-form"]'), 'Cancel')[0].trigger('click')
+    expect(wrapper.findAll('[data-test="comment-content"]')[0].text()).toBe('Lovely')
+    await wrapper.get('[data-test="edit-comment"]').trigger('click')
+    expect(wrapper.get('[data-test="edit-comment-form"] textarea').element.value).toBe('Lovely')
+    await wrapper.get('[data-test="edit-comment-form"] textarea').trigger('keydown', { key: 'Escape' })
+    expect(wrapper.find('[data-test="edit-comment-form"]').exists()).toBe(false)
+    expect(wrapper.emitted('close')).toBeUndefined() // that Escape closed the edit, not the dialog
+    await wrapper.get('[data-test="edit-comment"]').trigger('click')
+    await wrapper.get('[data-test="edit-comment-form"]').trigger('submit')
+    await flushPromises()
+    expect(wrapper.find('[data-test="edit-comment-form"]').exists()).toBe(false)
+    expect(fetch.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0)
+  })
+
+  it('keeps the form and the draft when the server refuses, and says why', async () => {
+    edits({ 'PATCH /api/v1/comments/1': fail(422, 'VALIDATION_ERROR', 'Comments are 1 to 1000 characters.') })
+    const wrapper = await open()
+    await wrapper.get('[data-test="edit-comment"]').trigger('click')
+    await wrapper.get('[data-test="edit-comment-form"] textarea').setValue('Rejected text')
+    await wrapper.get('[data-test="edit-comment-form"]').trigger('submit')
+    await flushPromises()
+    const form = wrapper.get('[data-test="edit-comment-form"]')
+    expect(form.get('[role="alert"]').text()).toBe('Comments are 1 to 1000 characters.')
+    expect(form.get('textarea').element.value).toBe('Rejected text')
+    expect(wrapper.find('[data-test="comment-edited"]').exists()).toBe(false)
+  })
+})
+
 describe('public profile: following an artist', () => {
   it('follows and unfollows, updating the follower count', async () => {
     fakeApi({
