@@ -47,7 +47,8 @@ async def create_style(
     return ok(view)
 
 
-@router.get("", response_model=Envelope[Page[StyleOut]], responses=error_responses(errors.INVALID_CURSOR))
+@router.get("", response_model=Envelope[Page[StyleOut]],
+            responses=error_responses(errors.INVALID_CURSOR, errors.UNAUTHORIZED))
 async def list_styles(
     request: Request,
     db: SessionDep,
@@ -55,9 +56,14 @@ async def list_styles(
     page: PageParamsDep,
     sort: StyleSort = "recent",
     tag: Annotated[str | None, Query(max_length=50)] = None,
+    following: Annotated[bool, Query(description="only the styles of artists I follow (signed in)")] = False,
 ):
-    """Trained styles: `recent` (newest first) or `popular` (most generations, then newest)."""
-    result = await service.list_styles(db, page, sort=sort, tag=tag)
+    """Trained styles: `recent` (newest first) or `popular` (most generations, then newest); `following=true`:
+    only those of the artists the signed-in reader follows."""
+    if following and user is None:
+        raise ApiError(errors.UNAUTHORIZED)
+    followed_by = user.id if following else None
+    result = await service.list_styles(db, page, sort=sort, tag=tag, followed_by=followed_by)
     views = await service.views(db, result.rows, user, image_url_for(request))
     return ok(Page(results=views, next_cursor=result.next_cursor, has_more=result.has_more))
 

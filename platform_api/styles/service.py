@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.artworks import prepare_training_image, store_prepared_image
 from core.images import MAX_UPLOAD_BYTES, ImageRejected
 from core.storage import ObjectStore
-from db.models import Artist, Artwork, Style, Tag, TrainingRun, User, artwork_tags, style_tags
+from db.models import Artist, Artwork, Follow, Style, Tag, TrainingRun, User, artwork_tags, style_tags
 from platform_api import errors
 from platform_api.errors import ApiError
 from platform_api.pagination import PageParams, Slice, paginate
@@ -114,8 +114,13 @@ def _visible_styles() -> Select:
     )
 
 
-async def list_styles(db: AsyncSession, page: PageParams, *, sort: StyleSort, tag: str | None) -> Slice:
+async def list_styles(db: AsyncSession, page: PageParams, *, sort: StyleSort, tag: str | None,
+                      followed_by: int | None = None) -> Slice:
+    """`followed_by`: only the styles of the artists this user follows."""
     statement = _visible_styles()
+    if followed_by is not None:
+        followed = select(Follow.following_id).where(Follow.follower_id == followed_by)
+        statement = statement.where(User.id.in_(followed))
     if tag:
         statement = statement.where(Style.id.in_(
             select(style_tags.c.style_id).join(Tag, Tag.id == style_tags.c.tag_id)

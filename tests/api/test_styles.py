@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from db.models import Artist, Notification, Style, Tag, TrainingRun
-from tests.factories import make_style
+from tests.factories import make_artist, make_style
 from tests.helpers import assert_error, csrf_headers, dev_login
 from tests.training.conftest import training_images
 
@@ -118,6 +118,24 @@ def test_listing_sorts_and_filters(client, db):
     assert [s["id"] for s in recent] == [new.id, old.id]
     assert [s["id"] for s in popular] == [old.id, new.id]
     assert_error(client.get("/api/v1/styles", params={"sort": "best"}), 422, "VALIDATION_ERROR")
+
+
+def test_listing_only_the_styles_of_artists_i_follow(client, db):
+    followed, untrained = make_artist(db), make_artist(db)
+    make_style(db, artist=followed, title="Followed", training_status="completed")
+    make_style(db, artist=untrained, title="Untrained")
+    make_style(db, title="Not followed", training_status="completed")
+    db.commit()
+    assert_error(client.get("/api/v1/styles", params={"following": "true"}), 401, "UNAUTHORIZED")
+    dev_login(client, "fan@example.com")
+    assert client.get("/api/v1/styles", params={"following": "true"}).json()["data"]["results"] == []
+    for artist in (followed, untrained):
+        client.post(f"/api/v1/users/{artist.user_id}/follow", headers=csrf_headers(client)).raise_for_status()
+    for sort in ("recent", "popular"):
+        listed = client.get("/api/v1/styles", params={"following": "true", "sort": sort}).json()["data"]["results"]
+        assert [s["title"] for s in listed] == ["Followed"]
+    assert len(client.get("/api/v1/styles").json()["data"]["results"]) == 2  # without the filter: every trained one
+    assert_error(client.get("/api/v1/styles", params={"following": "maybe"}), 422, "VALIDATION_ERROR")
 
 
 def test_the_artist_edits_title_description_and_price(artist, client, db):

@@ -20,6 +20,8 @@ await run('community', async (session) => {
 
   session.step('a signed-in fan likes an image')
   await devSignIn(page, { email: 'fan@example.com', username: 'fan_of_ink' })
+  await open(page, '/search')
+  await page.locator('[data-test="following"]').getByText('No styles from artists you follow yet.').waitFor()
   await open(page, '/')
   const tile = feed.locator('article').first()
   await tile.locator('[data-test="like"]').click()
@@ -54,9 +56,9 @@ await run('community', async (session) => {
   assert.equal(await page.locator('[data-test="followers"]').innerText(), '1')
   await session.screenshot(page, 'artist-profile-en')
 
-  session.step('search styles and artists; the artists I follow')
+  session.step('search styles and artists; the styles of the artists I follow')
   await open(page, '/search')
-  await page.locator('[data-test="following"]').getByText('한지우').waitFor()
+  await page.locator('[data-test="following"]').getByText('Ink Harbour').waitFor()
   await page.locator('[data-test="search-form"] input').fill('harbour')
   await page.locator('[data-test="search-form"] button').click()
   await page.locator('[data-test="search-results"]').getByText('Ink Harbour').waitFor()

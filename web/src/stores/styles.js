@@ -6,8 +6,10 @@ const StylePage = pageOf(Style)
 
 /** Styles: browse, view with training progress, and the artist's own (spec §6.5). */
 export const useStylesStore = defineStore('styles', () => {
-  function list({ sort = 'recent', tag = null, cursor = null } = {}) {
-    return api.get('/api/v1/styles', { query: { sort, tag, cursor, limit: 24 }, schema: StylePage })
+  /** Trained styles; `following`: only those of the artists I follow (signed in). */
+  function list({ sort = 'recent', tag = null, following = false, cursor = null } = {}) {
+    const query = { sort, tag, following: following || null, cursor, limit: 24 }
+    return api.get('/api/v1/styles', { query, schema: StylePage })
   }
 
   function get(styleId) {

@@ -11,6 +11,11 @@ const signedOut = { 'GET /api/v1/auth/me': fail(401, 'UNAUTHORIZED') }
 const page = (results, more = {}) => ok({ results, next_cursor: null, has_more: false, ...more })
 const artist = { id: 3, username: 'jiwoo', profile_image_url: null, artist_name: '한지우', follower_count: 4 }
 const style = { id: 9, title: 'Ink Harbour', thumbnail_url: null, artist: { id: 3, artist_name: '한지우' } }
+const trainedStyle = (overrides = {}) => ({
+  ...style, description: '', generation_cost_tokens: 10, training_status: 'completed', progress: null,
+  artist: { user_id: 3, artist_name: '한지우', username: 'jiwoo' }, tags: ['ink harbour'], generation_count: 0,
+  created_at: '2026-11-20T10:00:00Z', trained_at: '2026-11-21T10:00:00Z', ...overrides,
+})
 const generation = (overrides = {}) => ({
   id: 21, image_url: '/media/public/g/21.png', thumbnail_url: '/media/public/g/21-t.png', description: 'Morning boats',
   prompt_tags: ['harbour'], aspect_ratio: '1:1', width: 512, height: 512, is_public: true, like_count: 2,
@@ -317,7 +322,12 @@ describe('search page', () => {
     const artists = { results: [{ ...artist, matched_by: 'username' }], next_cursor: null, has_more: false }
     fakeApi({
       'GET /api/v1/auth/me': ok(me()),
-      'GET /api/v1/users/me/following': page([{ ...artist, followed_at: 'x' }]),
+      'GET /api/v1/styles': (r) =>
+        r.query.following !== 'true'
+          ? page([])
+          : r.query.cursor === 'f2'
+            ? page([trainedStyle({ id: 11, title: 'Night Market' })])
+            : page([trainedStyle()], { has_more: true, next_cursor: 'f2' }),
       'GET /api/v1/search': (r) =>
         r.query.type === 'styles'
           ? ok({ styles: { results: [{ ...style, id: 10, title: 'Ink Harbour II', matched_by: 'tag' }], next_cursor: null, has_more: false }, artists: null })
@@ -332,7 +342,12 @@ describe('search page', () => {
     await results().findAll('button').find((b) => b.text() === 'More').trigger('click')
     await flushPromises()
     expect(results().text()).toContain('Ink Harbour II')
-    expect(wrapper.get('[data-test="following"]').text()).toContain('한지우')
+    const following = () => wrapper.get('[data-test="following"]')
+    expect(following().text()).toContain('Styles of artists you follow')
+    expect(following().get('[data-test="style-9"]').text()).toContain('한지우')
+    await following().findAll('button').find((b) => b.text() === 'Load more').trigger('click')
+    await flushPromises()
+    expect(following().findAll('a').map((a) => a.attributes('data-test'))).toEqual(['style-9', 'style-11'])
 
     await wrapper.get('[data-test="search-form"] input').setValue('zzz')
     await wrapper.get('[data-test="search-form"]').trigger('submit')
@@ -341,11 +356,24 @@ describe('search page', () => {
     expect(wrapper.text()).toContain('Nothing found for “zzz”')
   })
 
-  it('asks visitors to sign in for the following section', async () => {
-    fakeApi(signedOut)
+  it('has no following section for visitors', async () => {
+    const fetch = fakeApi({ ...signedOut, 'GET /api/v1/styles': page([]) })
     const { wrapper } = await mountApp(Host, { url: '/search' })
-    expect(wrapper.get('[data-test="following"]').text()).toContain('Sign in to see the artists you follow.')
+    expect(wrapper.find('[data-test="following"]').exists()).toBe(false)
     expect(wrapper.find('[data-test="search-results"]').exists()).toBe(false)
+    expect(fetch.requests.filter((r) => r.query.following)).toEqual([])
+  })
+
+  it('says when the artists I follow have no styles, and recovers from an error', async () => {
+    let followed = fail(500, 'INTERNAL_ERROR', 'Down.')
+    fakeApi({ 'GET /api/v1/auth/me': ok(me()), 'GET /api/v1/styles': (r) => (r.query.following ? followed : page([])) })
+    const { wrapper } = await mountApp(Host, { url: '/search' })
+    const following = () => wrapper.get('[data-test="following"]')
+    expect(following().get('[role="alert"]').text()).toContain('Down.')
+    followed = page([])
+    await following().get('[role="alert"] button').trigger('click')
+    await flushPromises()
+    expect(following().text()).toContain('No styles from artists you follow yet.')
   })
 })
 
