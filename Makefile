@@ -35,9 +35,10 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[ml,s3-local]'
 	touch $@
 
-$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+# The SDK (sdk/, its own package without the server's dependencies) is tested against the API.
+$(VENV)/.test-deps: pyproject.toml sdk/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet $(TORCH_PIN) $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[ml,dev]' -e ./sdk
 	touch $@ $(VENV)/.run-deps
 
 # The web app (web/, Node 20 + npm): built when web/dist is missing or older than its sources; the API serves it.

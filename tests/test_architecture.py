@@ -15,6 +15,8 @@ ALLOWED_INTERNAL = {
     "serve_apps": {"core"},
     "training_jobs": {"core"},
     "cluster": {"core", "db", "platform_api", "serve_apps", "training_jobs"},
+    # The SDK is installed on its own (`pip install ./sdk`): it speaks to the API over HTTP only.
+    "sdk": set(),
 }
 # The one file that wraps the API in a Serve deployment.
 INTERNAL_EXCEPTIONS = {"serve_apps/ingress.py": {"platform_api", "db"}}
@@ -28,6 +30,7 @@ FORBIDDEN_THIRD_PARTY = {
     "serve_apps": WEB_AND_DATABASE,
     "training_jobs": WEB_AND_DATABASE,
     "cluster": MACHINE_LEARNING,
+    "sdk": WEB_AND_DATABASE | MACHINE_LEARNING | {"ray"},
 }
 THIRD_PARTY_EXCEPTIONS = {
     "serve_apps/ingress.py": WEB_AND_DATABASE,

@@ -1,0 +1,3 @@
+from stylelicense.cli import app
+
+app(prog_name="stylelicense")
