@@ -6,6 +6,8 @@ const id = z.number().int()
 const timestamp = z.string()
 // Decimals (prices, amounts) arrive as JSON strings; numbers are accepted too.
 const decimal = z.union([z.string(), z.number()]).transform((value) => String(value))
+// The reader's own likes and follows: null for visitors; the app reads null or absent as "no".
+const readerState = z.boolean().nullable().optional()
 
 export const ArtistPrivate = z.object({
   artist_name: z.string(),
@@ -44,6 +46,7 @@ export const UserPublic = z.object({
     following: z.number().int(),
     style: z.object({ id, title: z.string(), training_status: z.string() }).nullable(),
   }),
+  followed_by_me: readerState,
 })
 
 export const Balance = z.object({
@@ -128,7 +131,6 @@ export const CsrfToken = z.object({ csrf_token: z.string() })
 // Community (spec §6.7), notifications (§6.9), search (§6.8).
 export const UserCard = z.object({ id, username: z.string(), profile_image_url: z.string().nullable() })
 export const ArtistCard = UserCard.extend({ artist_name: z.string(), follower_count: z.number().int() })
-export const FollowedArtist = ArtistCard.extend({ followed_at: timestamp })
 
 export const StyleCard = z.object({
   id,
@@ -149,7 +151,7 @@ export const GenerationCard = z.object({
   is_public: z.boolean(),
   like_count: z.number().int(),
   comment_count: z.number().int(),
-  liked_by_me: z.boolean().nullable(),
+  liked_by_me: readerState,
   owner: UserCard,
   style: StyleCard,
   created_at: timestamp,
@@ -216,7 +218,7 @@ export const Style = z.object({
   training_status: z.enum(['pending', 'training', 'completed', 'failed']),
   progress: TrainingProgress.nullable(),
   thumbnail_url: z.string().nullable(),
-  artist: z.object({ user_id: id, artist_name: z.string(), username: z.string() }),
+  artist: z.object({ user_id: id, artist_name: z.string(), username: z.string(), followed_by_me: readerState }),
   tags: z.array(z.string()),
   generation_count: z.number().int(),
   created_at: timestamp,
@@ -254,6 +256,7 @@ export const Generation = z.object({
   thumbnail_url: z.string().nullable(),
   like_count: z.number().int(),
   comment_count: z.number().int(),
+  liked_by_me: readerState,
   progress: GenerationProgress.nullable(),
   queue: z.object({ position: z.number().int(), estimated_seconds: z.number().int() }).nullable(),
   attempts: z.number().int(),

@@ -3,9 +3,9 @@ import { computed, ref, shallowRef } from 'vue'
 import { api } from '@/api/index.js'
 import { ApiError } from '@/api/client.js'
 import { SignedIn, UserPrivate } from '@/api/schemas.js'
-import { useCommunityStore } from './community.js'
 import { useNotificationsStore } from './notifications.js'
 import { useTokensStore } from './tokens.js'
+import { useUsersStore } from './users.js'
 
 /** Who is signed in, and their own account (spec §6.2.1, §6.3). */
 export const useAuthStore = defineStore('auth', () => {
@@ -18,6 +18,8 @@ export const useAuthStore = defineStore('auth', () => {
   const isArtist = computed(() => user.value?.role === 'artist' || Boolean(user.value?.artist))
 
   function setUser(next) {
+    // Profiles carry their reader's follow state (`followed_by_me`): another reader reads them afresh.
+    if (next?.id !== user.value?.id) useUsersStore().reset()
     user.value = next
     loaded.value = true
     const tokens = useTokensStore()
@@ -26,7 +28,6 @@ export const useAuthStore = defineStore('auth', () => {
     } else {
       // Nothing of the last account stays behind for the next one.
       tokens.reset()
-      useCommunityStore().reset()
       useNotificationsStore().reset()
     }
   }

@@ -18,5 +18,9 @@ export const useUsersStore = defineStore('users', () => {
     return profiles.value[id] ?? null
   }
 
-  return { profiles, fetchProfile, cached }
+  function reset() {
+    profiles.value = {}
+  }
+
+  return { profiles, fetchProfile, cached, reset }
 })

@@ -4,6 +4,7 @@ import { useAuthStore } from '@/stores/auth.js'
 import { useCommunityStore } from '@/stores/community.js'
 import { POLL_SECONDS, useNotificationsStore } from '@/stores/notifications.js'
 import { useSearchStore } from '@/stores/search.js'
+import { useUsersStore } from '@/stores/users.js'
 import { Host, fail, fakeApi, flushPromises, me, mountApp, ok, publicProfile } from './helpers.js'
 
 const CSRF = { 'GET /api/v1/auth/csrf': ok({ csrf_token: 'c' }) }
@@ -47,24 +48,16 @@ describe('community store', () => {
     expect(fetch.requests.filter((r) => r.path.endsWith('/like')).map((r) => r.method)).toEqual(['POST', 'DELETE'])
   })
 
-  it('reads whom I follow once, and keeps it in step with follows', async () => {
+  it('follows and unfollows by user id, with the API’s follower count', async () => {
     const fetch = fakeApi({
       ...CSRF,
-      'GET /api/v1/users/me/following': (r) =>
-        r.query.cursor ? page([]) : page([{ ...artist, id: 5, followed_at: 'x' }], { has_more: true, next_cursor: 'n' }),
       'POST /api/v1/users/3/follow': ok({ user_id: 3, following: true, follower_count: 5 }),
       'DELETE /api/v1/users/3/follow': ok({ user_id: 3, following: false, follower_count: 4 }),
     })
     const community = useCommunityStore()
-    await community.loadFollowing()
-    await community.loadFollowing()
-    expect(fetch.requests.filter((r) => r.path.endsWith('/following'))).toHaveLength(2) // two pages, read once
-    expect(community.isFollowing(5)).toBe(true)
-    await community.setFollowing(artist, true)
-    expect(community.isFollowing(3)).toBe(true)
-    expect(community.following[0].follower_count).toBe(5)
-    await community.setFollowing(artist, false)
-    expect(community.isFollowing(3)).toBe(false)
+    expect(await community.setFollowing(3, true)).toEqual({ user_id: 3, following: true, follower_count: 5 })
+    expect((await community.setFollowing(3, false)).following).toBe(false)
+    expect(fetch.requests.filter((r) => r.path.endsWith('/follow')).map((r) => r.method)).toEqual(['POST', 'DELETE'])
   })
 
   it('writes comments and replies, edits and deletes them', async () => {
@@ -85,15 +78,19 @@ describe('community store', () => {
     expect((await community.deleteComment(1)).deleted).toBe(true)
   })
 
-  it('is emptied when the account signs out', async () => {
-    fakeApi({ ...CSRF, 'GET /api/v1/users/me/following': page([{ ...artist, followed_at: 'x' }]), 'POST /api/v1/auth/logout': ok(null) })
-    const community = useCommunityStore()
+  it('reads profiles afresh for another reader: they carry the reader’s follow state', async () => {
+    let followed = false
+    const fetch = fakeApi({ 'GET /api/v1/users/3': () => ok(publicProfile({ id: 3, followed_by_me: followed })) })
+    const users = useUsersStore()
     const auth = useAuthStore()
     auth.setUser(me())
-    await community.loadFollowing()
-    await auth.logout()
-    expect(community.following).toEqual([])
-    expect(community.followingLoaded).toBe(false)
+    expect((await users.fetchProfile(3)).followed_by_me).toBe(false)
+    followed = true
+    auth.setUser(me({ bio: 'Edited.' })) // the same reader: the cache stays
+    expect((await users.fetchProfile(3)).followed_by_me).toBe(false)
+    auth.setUser(me({ id: 8 }))
+    expect((await users.fetchProfile(3)).followed_by_me).toBe(true)
+    expect(fetch.requests).toHaveLength(2)
   })
 })
 
@@ -290,29 +287,115 @@ describe('comments modal: editing my own comments', () => {
 })
 
 describe('public profile: following an artist', () => {
+  const artistProfile = (overrides = {}) =>
+    publicProfile({ id: 3, username: 'jiwoo', artist: { artist_name: '한지우', follower_count: 4 }, stats: { public_generations: 3, followers: 4, following: 0, style: null }, ...overrides })
+
   it('follows and unfollows, updating the follower count', async () => {
     fakeApi({
       'GET /api/v1/auth/me': ok(me()),
       ...CSRF,
-      'GET /api/v1/users/3': ok(publicProfile({ id: 3, username: 'jiwoo', artist: { artist_name: '한지우', follower_count: 4 }, stats: { public_generations: 3, followers: 4, following: 0, style: null } })),
-      'GET /api/v1/users/me/following': page([]),
+      'GET /api/v1/users/3': ok(artistProfile({ followed_by_me: false })),
       'POST /api/v1/users/3/follow': ok({ user_id: 3, following: true, follower_count: 5 }),
+      'DELETE /api/v1/users/3/follow': ok({ user_id: 3, following: false, follower_count: 4 }),
     })
     const { wrapper } = await mountApp(Host, { url: '/users/3' })
-    const button = wrapper.get('[data-test="follow"]')
-    expect(button.text()).toBe('Follow')
-    await button.trigger('click')
+    const button = () => wrapper.get('[data-test="follow"]')
+    expect(button().text()).toBe('Follow')
+    expect(button().attributes('aria-pressed')).toBe('false')
+    await button().trigger('click')
     await flushPromises()
     expect(wrapper.get('[data-test="followers"]').text()).toBe('5')
+    expect(button().attributes('aria-pressed')).toBe('true')
+    await button().trigger('mouseenter')
+    expect(button().text()).toBe('Unfollow')
+    await button().trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-test="followers"]').text()).toBe('4')
+    expect(button().text()).toBe('Follow')
+  })
+
+  it('shows that I already follow them, from followed_by_me', async () => {
+    fakeApi({ 'GET /api/v1/auth/me': ok(me()), 'GET /api/v1/users/3': ok(artistProfile({ followed_by_me: true })) })
+    const { wrapper } = await mountApp(Host, { url: '/users/3' })
     expect(wrapper.get('[data-test="follow"]').attributes('aria-pressed')).toBe('true')
-    await wrapper.get('[data-test="follow"]').trigger('mouseenter')
-    expect(wrapper.get('[data-test="follow"]').text()).toBe('Unfollow')
+    expect(wrapper.get('[data-test="follow"]').text()).toBe('Following')
+  })
+
+  it('keeps the button as it was when the API refuses', async () => {
+    fakeApi({ 'GET /api/v1/auth/me': ok(me()), ...CSRF, 'GET /api/v1/users/3': ok(artistProfile()), 'POST /api/v1/users/3/follow': fail(500, 'INTERNAL_ERROR') })
+    const { wrapper } = await mountApp(Host, { url: '/users/3' })
+    await wrapper.get('[data-test="follow"]').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('[data-test="follow"]').attributes('aria-pressed')).toBe('false') // no followed_by_me: not following
+    expect(wrapper.get('[data-test="follow"]').attributes('disabled')).toBeUndefined()
+    expect(wrapper.get('[data-test="followers"]').text()).toBe('4')
   })
 
   it('is not offered on your own profile or to visitors', async () => {
     fakeApi({ ...signedOut, 'GET /api/v1/users/3': ok(publicProfile({ id: 3, artist: { artist_name: '한지우', follower_count: 4 } })) })
     const { wrapper } = await mountApp(Host, { url: '/users/3' })
     expect(wrapper.find('[data-test="follow"]').exists()).toBe(false)
+  })
+})
+
+describe('style and image pages: what I already like and whom I follow', () => {
+  const styleDetail = (artist = {}) =>
+    trainedStyle({ artist: { user_id: 3, artist_name: '한지우', username: 'jiwoo', ...artist } })
+  const image = (overrides = {}) => ({
+    id: 41, status: 'completed', user_id: 3, style: { id: 9, title: 'Ink Harbour', artist_user_id: 3, artist_name: '한지우' },
+    prompt_tags: ['boat'], description: null, aspect_ratio: '1:1', width: 512, height: 512, seed: 1, cost_tokens: 10,
+    is_public: true, image_url: '/media/g/41.png', thumbnail_url: null, like_count: 2, comment_count: 0, progress: null,
+    queue: null, attempts: 1, error_code: null, created_at: '2026-11-27T10:00:00Z', completed_at: '2026-11-27T10:01:00Z', ...overrides,
+  })
+
+  it('the style page follows its artist from followed_by_me', async () => {
+    fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      ...CSRF,
+      'GET /api/v1/styles/9': ok(styleDetail({ followed_by_me: true })),
+      'DELETE /api/v1/users/3/follow': ok({ user_id: 3, following: false, follower_count: 4 }),
+    })
+    const { wrapper } = await mountApp(Host, { url: '/styles/9' })
+    const button = () => wrapper.get('[data-test="style-detail"] [data-test="follow"]')
+    expect(button().attributes('aria-pressed')).toBe('true')
+    await button().trigger('click')
+    await flushPromises()
+    expect(button().attributes('aria-pressed')).toBe('false')
+  })
+
+  it('the style page offers no follow button to visitors or to the artist', async () => {
+    fakeApi({ ...signedOut, 'GET /api/v1/styles/9': ok(styleDetail()) })
+    let { wrapper } = await mountApp(Host, { url: '/styles/9' })
+    expect(wrapper.get('[data-test="style-detail"]').find('[data-test="follow"]').exists()).toBe(false)
+    wrapper.unmount()
+    fakeApi({ 'GET /api/v1/auth/me': ok(me({ id: 3, role: 'artist' })), 'GET /api/v1/styles/9': ok(styleDetail()) })
+    ;({ wrapper } = await mountApp(Host, { url: '/styles/9' }))
+    expect(wrapper.get('[data-test="style-detail"]').find('[data-test="follow"]').exists()).toBe(false)
+  })
+
+  it('the image page shows my like from liked_by_me and takes it back', async () => {
+    const fetch = fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      ...CSRF,
+      'GET /api/v1/generations/41': ok(image({ liked_by_me: true })),
+      'DELETE /api/v1/generations/41/like': ok({ generation_id: 41, liked: false, like_count: 1 }),
+    })
+    const { wrapper } = await mountApp(Host, { url: '/generations/41' })
+    const like = () => wrapper.get('[data-test="like"]')
+    expect(like().attributes('aria-pressed')).toBe('true')
+    expect(like().attributes('aria-label')).toBe('Unlike')
+    await like().trigger('click')
+    await flushPromises()
+    expect(fetch.requests.filter((r) => r.path.endsWith('/like')).map((r) => r.method)).toEqual(['DELETE'])
+    expect(like().attributes('aria-pressed')).toBe('false')
+    expect(wrapper.get('[data-test="like-count"]').text()).toBe('1')
+  })
+
+  it('a feed tile shows that I like it', async () => {
+    fakeApi({ 'GET /api/v1/auth/me': ok(me()), 'GET /api/v1/feed': page([generation({ liked_by_me: true }), generation({ id: 22 })]) })
+    const { wrapper } = await mountApp(Host, { url: '/' })
+    expect(wrapper.get('[data-test="generation-21"] [data-test="like"]').attributes('aria-pressed')).toBe('true')
+    expect(wrapper.get('[data-test="generation-22"] [data-test="like"]').attributes('aria-pressed')).toBe('false')
   })
 })
 
