@@ -156,40 +156,38 @@ async def _load(url: str, paths: list[str], clients: int, seconds: float, think_
     errors = 0
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(base_url=url, connector=connector) as http:
-        async def client(index: int, until: float, record: bool) -> None:
+        async def client(index: int, measured_from: float, until: float) -> None:
             nonlocal errors
             rng = random.Random(index)
+            if think_ms:  # people arrive over one think time, not all in the same millisecond
+                await asyncio.sleep(think_ms * rng.random() / 1000)
             while time.perf_counter() < until:
                 started = time.perf_counter()
                 async with http.get(rng.choice(paths)) as response:
                     await response.read()
-                if record:
+                if started >= measured_from:
                     latencies.append(time.perf_counter() - started)
                     errors += response.status != 200
                 if think_ms:
                     await asyncio.sleep(think_ms * rng.uniform(0.5, 1.5) / 1000)
 
-        warm_until = time.perf_counter() + 2
-        await asyncio.gather(*(client(i, warm_until, record=False) for i in range(clients)))
-        started = time.perf_counter()
-        await asyncio.gather(*(client(i, started + seconds, record=True) for i in range(clients)))
-        elapsed = time.perf_counter() - started
+        # One run per client: the first seconds warm the pools and let arrivals spread out, unmeasured.
+        measured_from = time.perf_counter() + 2 + think_ms / 1000
+        await asyncio.gather(*(client(i, measured_from, measured_from + seconds) for i in range(clients)))
+        elapsed = time.perf_counter() - measured_from
     cuts = statistics.quantiles(latencies, n=100)
     return Result(len(latencies) / elapsed, cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000, errors)
 
 
-def _endpoints(api: str) -> dict[str, list[str]]:
-    endpoints = {
-        # What the API's own stack costs (routing, middleware, session, auth, envelope) with no query at all.
-        "API stack, no query `GET /auth/csrf`": ["/api/v1/auth/csrf"],
-        "public feed `GET /feed`": ["/api/v1/feed?limit=20"],
-        "search `GET /search` (8 terms)": [f"/api/v1/search?q={term}" for term in SEARCH_TERMS],
-        "style list `GET /styles`": ["/api/v1/styles?limit=20", "/api/v1/styles?limit=20&sort=popular"],
-    }
-    # The style list belongs to the styles domain; a checkout without it measures the rest.
-    if httpx.get(f"{api}/api/v1/styles").status_code != 200:
-        del endpoints["style list `GET /styles`"]
-    return endpoints
+# What the API's own stack costs (routing, middleware, session, auth, envelope) with no query at all.
+STACK_ONLY = ("API stack, no query `GET /auth/csrf`", ["/api/v1/auth/csrf"])
+
+
+PUBLIC_LISTS = {
+    "public feed `GET /feed`": ["/api/v1/feed?limit=20"],
+    "search `GET /search` (8 terms)": [f"/api/v1/search?q={term}" for term in SEARCH_TERMS],
+    "style list `GET /styles`": ["/api/v1/styles?limit=20", "/api/v1/styles?limit=20&sort=popular"],
+}
 
 
 def run(server_url: str, clients: int, seconds: float, generations: int, think_times: list[float]) -> list[str]:
@@ -203,17 +201,22 @@ def run(server_url: str, clients: int, seconds: float, generations: int, think_t
         with tempfile.TemporaryDirectory() as data_dir:
             api_env = {"DATABASE_URL": url, "SL_ENV": "development", "SL_DATA_DIR": data_dir,
                        "SL_LIMITS_ENABLED": "false", "SL_RUN_RECONCILERS": "false", "SL_LOG_LEVEL": "WARNING"}
+            # Anonymous pages come from the API's short-lived copy (platform_api/public_reads.py); the second
+            # API renders every request, as it does for signed-in readers.
             with _server("bench.api_reads:bare_app", {"BENCH_DATABASE_URL": url}) as bare, \
-                    _server("platform_api.app:create_app", api_env) as api:
-                endpoints = _endpoints(api)
+                    _server("platform_api.app:create_app", api_env) as api, \
+                    _server("platform_api.app:create_app", api_env | {"SL_PUBLIC_READ_CACHE_SECONDS": "0"}) as rendering:
                 for think_ms in think_times:
                     pace = f"~{think_ms:g} ms between requests" if think_ms else "saturation"
                     load = f"{clients} clients, {pace}"
                     floor = asyncio.run(_load(bare, ["/newest"], clients, seconds, think_ms))
                     rows.append(_row(load, "bare FastAPI + psycopg, one indexed query", floor, floor))
-                    for label, paths in endpoints.items():
-                        result = asyncio.run(_load(api, paths, clients, seconds, think_ms))
-                        rows.append(_row(load, label, result, floor))
+                    label, paths = STACK_ONLY
+                    rows.append(_row(load, label, asyncio.run(_load(api, paths, clients, seconds, think_ms)), floor))
+                    for label, paths in PUBLIC_LISTS.items():
+                        for server, how in [(api, "anonymous, 1 s copy"), (rendering, "rendered every request")]:
+                            result = asyncio.run(_load(server, paths, clients, seconds, think_ms))
+                            rows.append(_row(load, f"{label}, {how}", result, floor))
     finally:
         drop_database(server_url, name)
     return rows

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from bench.report import publish
 from cluster.postgres import create_database, drop_database, server_answers, start_embedded_postgres
@@ -64,10 +64,9 @@ def _seed(url: str, buyers: int, tokens_each: int) -> tuple[list[int], int]:
 
 async def _ledger_reservation(session_factory, user_id: int, style_id: int) -> None:
     async with session_factory() as session, session.begin():
-        generation = Generation(user_id=user_id, style_id=style_id, prompt_tags=["bench"], prompt="bench",
-                                aspect_ratio="1:1", width=512, height=512, seed=1, cost_tokens=1)
-        session.add(generation)
-        await session.flush()
+        generation = await session.scalar(insert(Generation).returning(Generation).values(
+            user_id=user_id, style_id=style_id, prompt_tags=["bench"], prompt="bench", aspect_ratio="1:1",
+            width=512, height=512, seed=1, cost_tokens=1))
         await ledger.reserve_for_generation(session, user_id=user_id, generation_id=generation.id, amount=1)
 
 

@@ -19,6 +19,7 @@ from platform_api.auth.router import router as auth_router
 from platform_api.community.router import router as community_router
 from platform_api.compute import Generations, TrainingJobs
 from platform_api import background
+from platform_api.admin.panel import bind_admin, mount_admin
 from platform_api.background import Reconciler
 from platform_api.envelope import COMMON_ERROR_RESPONSES
 from platform_api.exception_handlers import register_exception_handlers
@@ -30,6 +31,7 @@ from platform_api.logs import configure_logging
 from platform_api.media import media_router
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from platform_api.notifications.router import router as notifications_router
+from platform_api.public_reads import PublicReadCache
 from platform_api.rate_limit import RateLimiter, limit_by_caller
 from platform_api.search.router import router as search_router
 from platform_api.security_headers import SecurityHeadersMiddleware
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_api_engine(settings.database)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        bind_admin(app, engine)
         # Clients holding connections belong to the event loop that serves the app.
         app.state.rate_limiter = RateLimiter(settings.limits)
         app.state.toss = TossClient(api_base=toss_api_base(settings), secret_key=toss_secret_key(settings))
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.training_jobs = TrainingJobs(settings)
     app.state.generations = Generations(settings)
     app.state.object_store = create_object_store(settings.storage)
+    app.state.public_reads = PublicReadCache(settings.app.public_read_cache_seconds)
     register_exception_handlers(app)
     # Holds only the OAuth state, nonce and PKCE verifier between the redirect to Google and the callback.
     app.add_middleware(
@@ -136,5 +140,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_api_v1_router())
     if settings.payments.provider is PaymentProvider.dev and not settings.payments.toss_api_base:
         app.mount(DEV_TOSS_PATH, DevTossServer(secret_key=toss_secret_key(settings)).app())
+    mount_admin(app)
     serve_web_app(app)
     return app

@@ -46,8 +46,13 @@ class WriteModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# Parametrising a generic model builds a class lookup each time; one class serves every response (the route's
+# response_model declares the precise type).
+_AnyEnvelope = Envelope[Any]
+
+
 def ok(data: T) -> Envelope[T]:
-    return Envelope[Any](data=data)
+    return _AnyEnvelope(data=data)
 
 
 def error_responses(*codes: errors.ErrorCode) -> dict[int | str, dict[str, Any]]:

@@ -28,7 +28,8 @@ class PageParams:
     limit: int
 
 
-def _page_params(
+# async: a plain `def` dependency would cost every list request a hop to the thread pool.
+async def _page_params(
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PageParams:

@@ -100,7 +100,8 @@ def db(sync_engine: Engine, clean_database: None) -> Iterator[Session]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        app=AppSettings(env=Environment.test, log_level="WARNING", data_dir=tmp_path / "data", run_reconcilers=False),
+        app=AppSettings(env=Environment.test, log_level="WARNING", data_dir=tmp_path / "data", run_reconcilers=False,
+                        public_read_cache_seconds=0),
         database=DatabaseSettings(url=database_url),
         storage=StorageSettings(local_dir=tmp_path / "objects"),
         auth=AuthSettings(),

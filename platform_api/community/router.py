@@ -27,6 +27,7 @@ from platform_api.database import SessionDep
 from platform_api.envelope import Envelope, Page, ResourceId, error_responses, ok
 from platform_api.media import image_url_for
 from platform_api.pagination import PageParamsDep
+from platform_api.public_reads import public_read
 from platform_api.users.schemas import ImageUrl
 
 router = APIRouter(tags=["community"])
@@ -170,8 +171,11 @@ async def my_following(request: Request, db: SessionDep, user: CurrentUser, page
 @router.get("/feed", response_model=Envelope[Page[GenerationCard]], responses=error_responses(errors.INVALID_CURSOR))
 async def public_feed(request: Request, db: SessionDep, user: OptionalUser, page: PageParamsDep):
     """Every public image, newest first."""
-    cards, result = await feed.public_feed(db, user.id if user else None, page, image_url_for(request))
-    return ok(Page(results=cards, next_cursor=result.next_cursor, has_more=result.has_more))
+    async def render():
+        cards, result = await feed.public_feed(db, user.id if user else None, page, image_url_for(request))
+        return ok(Page(results=cards, next_cursor=result.next_cursor, has_more=result.has_more))
+
+    return await public_read(request, user, render)
 
 
 @router.get(

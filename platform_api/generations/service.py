@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
@@ -56,7 +56,8 @@ async def request_generation(db: AsyncSession, user: User, body: GenerationCreat
     if not listed or not style.adapter_key:
         raise ApiError(errors.STYLE_NOT_READY, details={"training_status": style.training_status})
     width, height = SIZES[body.aspect_ratio]
-    generation = Generation(
+    # An INSERT ... RETURNING of the row as an object: one round trip without the unit of work's flush.
+    generation = await db.scalar(insert(Generation).returning(Generation).values(
         user_id=user.id,
         style_id=style.id,
         prompt_tags=tags,
@@ -68,9 +69,7 @@ async def request_generation(db: AsyncSession, user: User, body: GenerationCreat
         seed=body.seed if body.seed is not None else secrets.randbelow(2**32),
         cost_tokens=style.generation_cost_tokens,
         next_attempt_at=datetime.now(UTC),
-    )
-    db.add(generation)
-    await db.flush()
+    ))
     await ledger.reserve_for_generation(db, user_id=user.id, generation_id=generation.id, amount=style.generation_cost_tokens)
     ids = await tag_ids(db, tags)
     await db.execute(generation_tags.insert().values([{"generation_id": generation.id, "tag_id": i} for i in ids.values()]))

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from platform_api import errors
-from platform_api.auth.principal import AdminUser
+from platform_api.auth.principal import AdminUser, OptionalUser
 from platform_api.community.cards import artist_card, style_card
 from platform_api.database import SessionDep
 from platform_api.envelope import Envelope, Page, ResourceId, error_responses, ok
 from platform_api.errors import ApiError
 from platform_api.media import image_url_for
 from platform_api.pagination import PageParamsDep
+from platform_api.public_reads import public_read
 from platform_api.search import service
 from platform_api.search.schemas import (
     QUERY_MAX_CHARS,
@@ -35,34 +36,39 @@ SearchText = Annotated[str, Query(min_length=1, max_length=QUERY_MAX_CHARS, patt
 @router.get("/search", tags=["search"], response_model=Envelope[SearchResults],
             responses=error_responses(errors.INVALID_CURSOR))
 async def search(
-    request: Request, db: SessionDep, q: SearchText, page: PageParamsDep, type: SearchType = SearchType.all
+    request: Request, db: SessionDep, user: OptionalUser, q: SearchText, page: PageParamsDep,
+    type: SearchType = SearchType.all,
 ):
     """Styles by tag and by name, artists by artist name and username; each result says what it `matched_by`.
     `type=all` returns the first page of both lists; a `cursor` pages one list, so it needs `type=styles` or
     `type=artists`."""
     if page.cursor and type is SearchType.all:
         raise ApiError(errors.INVALID_CURSOR, details={"reason": "page on with type=styles or type=artists"})
-    image_url = image_url_for(request)
-    styles = artists = None
-    if type in (SearchType.all, SearchType.styles):
-        found = await service.search_styles(db, q, page)
-        styles = Page(
-            results=[StyleResult(**style_card(row, image_url).model_dump(),
-                                 matched_by="name" if service.matched_primary(row.score) else "tag")
-                     for row in found.rows],
-            next_cursor=found.next_cursor,
-            has_more=found.has_more,
-        )
-    if type in (SearchType.all, SearchType.artists):
-        found = await service.search_artists(db, q, page)
-        artists = Page(
-            results=[artist_card(row, image_url, ArtistResult,
-                                 matched_by="name" if service.matched_primary(row.score) else "username")
-                     for row in found.rows],
-            next_cursor=found.next_cursor,
-            has_more=found.has_more,
-        )
-    return ok(SearchResults(styles=styles, artists=artists))
+
+    async def render():
+        image_url = image_url_for(request)
+        styles = artists = None
+        if type in (SearchType.all, SearchType.styles):
+            found = await service.search_styles(db, q, page)
+            styles = Page(
+                results=[StyleResult(**style_card(row, image_url).model_dump(),
+                                     matched_by="name" if service.matched_primary(row.score) else "tag")
+                         for row in found.rows],
+                next_cursor=found.next_cursor,
+                has_more=found.has_more,
+            )
+        if type in (SearchType.all, SearchType.artists):
+            found = await service.search_artists(db, q, page)
+            artists = Page(
+                results=[artist_card(row, image_url, ArtistResult,
+                                     matched_by="name" if service.matched_primary(row.score) else "username")
+                         for row in found.rows],
+                next_cursor=found.next_cursor,
+                has_more=found.has_more,
+            )
+        return ok(SearchResults(styles=styles, artists=artists))
+
+    return await public_read(request, user, render)
 
 
 @router.get("/tags", tags=["tags"], response_model=Envelope[Page[TagOut]],

@@ -13,6 +13,7 @@ from platform_api.envelope import Envelope, Page, ResourceId, error_responses, o
 from platform_api.errors import ApiError
 from platform_api.media import image_url_for, object_store
 from platform_api.pagination import PageParamsDep
+from platform_api.public_reads import public_read
 from platform_api.styles import service, training
 from platform_api.styles.schemas import StyleForm, StyleOut, StyleSort, StyleUpdate
 
@@ -62,10 +63,14 @@ async def list_styles(
     only those of the artists the signed-in reader follows."""
     if following and user is None:
         raise ApiError(errors.UNAUTHORIZED)
-    followed_by = user.id if following else None
-    result = await service.list_styles(db, page, sort=sort, tag=tag, followed_by=followed_by)
-    views = await service.views(db, result.rows, user, image_url_for(request))
-    return ok(Page(results=views, next_cursor=result.next_cursor, has_more=result.has_more))
+
+    async def render():
+        followed_by = user.id if following else None
+        result = await service.list_styles(db, page, sort=sort, tag=tag, followed_by=followed_by)
+        views = await service.row_views(db, result.rows, user, image_url_for(request))
+        return ok(Page(results=views, next_cursor=result.next_cursor, has_more=result.has_more))
+
+    return await public_read(request, user, render)
 
 
 @router.get("/me", response_model=Envelope[list[StyleOut]], responses=error_responses(errors.UNAUTHORIZED,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import UploadFile
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from core.storage import ObjectStore
 from db.models import Artist, Artwork, Follow, Style, Tag, TrainingRun, User, artwork_tags, style_tags
 from platform_api import errors
 from platform_api.errors import ApiError
-from platform_api.pagination import PageParams, Slice, paginate
+from platform_api.pagination import PageParams, Slice, paginate_rows
 from platform_api.styles.schemas import StyleArtist, StyleForm, StyleOut, StyleSort, StyleUpdate, TrainingProgress
 from platform_api.tagging import count_style_usage, normalize_tag, tag_ids
 from platform_api.users.schemas import ImageUrl
@@ -104,20 +104,34 @@ async def create_style(
     return style
 
 
-def _visible_styles() -> Select:
-    """What anyone may browse: trained, active styles of active artists."""
+def _style_rows() -> Select:
+    """One row per style with everything its view shows: its columns, its artist and its visible tags."""
+    tags = (
+        select(Tag.name).join(style_tags, style_tags.c.tag_id == Tag.id)
+        .where(style_tags.c.style_id == Style.id, Tag.is_active, ~Tag.is_flagged).order_by(Tag.name)
+    )
     return (
-        select(Style)
+        select(
+            Style.id, Style.title, Style.description, Style.generation_cost_tokens, Style.training_status,
+            Style.thumbnail_key, Style.generation_count, Style.created_at, Style.trained_at,
+            Artist.user_id.label("artist_user_id"), Artist.artist_name, User.username,
+            func.array(tags.scalar_subquery()).label("tags"),
+        )
         .join(Artist, Artist.id == Style.artist_id)
         .join(User, User.id == Artist.user_id)
-        .where(Style.training_status == "completed", Style.is_active, User.is_active)
     )
+
+
+# Built once: building it costs more than PostgreSQL takes to run it.
+_STYLE_ROWS = _style_rows()
+# What anyone may browse: trained, active styles of active artists.
+_LISTED_STYLES = _STYLE_ROWS.where(Style.training_status == "completed", Style.is_active, User.is_active)
 
 
 async def list_styles(db: AsyncSession, page: PageParams, *, sort: StyleSort, tag: str | None,
                       followed_by: int | None = None) -> Slice:
     """`followed_by`: only the styles of the artists this user follows."""
-    statement = _visible_styles()
+    statement = _LISTED_STYLES
     if followed_by is not None:
         followed = select(Follow.following_id).where(Follow.follower_id == followed_by)
         statement = statement.where(User.id.in_(followed))
@@ -127,7 +141,7 @@ async def list_styles(db: AsyncSession, page: PageParams, *, sort: StyleSort, ta
             .where(Tag.name == tag.strip().lower(), Tag.is_active, ~Tag.is_flagged)
         ))
     keys = [Style.created_at, Style.id] if sort == "recent" else [Style.generation_count, Style.created_at, Style.id]
-    return await paginate(db, statement, keys, page)
+    return await paginate_rows(db, statement, keys, page)
 
 
 async def my_styles(db: AsyncSession, user: User) -> list[Style]:
@@ -182,65 +196,55 @@ async def update_style(db: AsyncSession, style: Style, changes: StyleUpdate) -> 
 
 
 @dataclass(frozen=True)
-class _Details:
-    artist: StyleArtist
-    tags: list[str]
+class _OwnerDetails:
+    """What only a style's artist sees: the latest training run and how many images it trains on."""
     run: TrainingRun | None
     training_images: int
 
 
-async def _details(db: AsyncSession, styles: Sequence[Style]) -> dict[int, _Details]:
-    ids = [style.id for style in styles]
-    if not ids:
+async def _owner_details(db: AsyncSession, style_ids: list[int]) -> dict[int, _OwnerDetails]:
+    if not style_ids:
         return {}
-    artists = {
-        style_id: StyleArtist(user_id=user_id, artist_name=name, username=username)
-        for style_id, user_id, name, username in (await db.execute(
-            select(Style.id, User.id, Artist.artist_name, User.username)
-            .join(Artist, Artist.id == Style.artist_id).join(User, User.id == Artist.user_id)
-            .where(Style.id.in_(ids))
-        )).all()
-    }
-    tags: dict[int, list[str]] = {style_id: [] for style_id in ids}
-    for style_id, name in (await db.execute(
-        select(style_tags.c.style_id, Tag.name).join(Tag, Tag.id == style_tags.c.tag_id)
-        .where(style_tags.c.style_id.in_(ids), Tag.is_active, ~Tag.is_flagged).order_by(Tag.name)
-    )).all():
-        tags[style_id].append(name)
     latest_runs = {run.style_id: run for run in await db.scalars(
-        select(TrainingRun).where(TrainingRun.style_id.in_(ids)).ext(distinct_on(TrainingRun.style_id))
+        select(TrainingRun).where(TrainingRun.style_id.in_(style_ids)).ext(distinct_on(TrainingRun.style_id))
         .order_by(TrainingRun.style_id, TrainingRun.id.desc())
     )}
     counts = dict((await db.execute(
-        select(Artwork.style_id, func.count()).where(Artwork.style_id.in_(ids)).group_by(Artwork.style_id)
+        select(Artwork.style_id, func.count()).where(Artwork.style_id.in_(style_ids)).group_by(Artwork.style_id)
     )).all())
-    return {
-        style_id: _Details(artists[style_id], tags[style_id], latest_runs.get(style_id), counts.get(style_id, 0))
-        for style_id in ids
-    }
+    return {id_: _OwnerDetails(latest_runs.get(id_), counts.get(id_, 0)) for id_ in style_ids}
 
 
 async def views(db: AsyncSession, styles: Sequence[Style], viewer: User | None, image_url: ImageUrl) -> list[StyleOut]:
-    details = await _details(db, styles)
-    return [_view(style, details[style.id], viewer, image_url) for style in styles]
+    rows = {row.id: row for row in await db.execute(_STYLE_ROWS.where(Style.id.in_([s.id for s in styles])))}
+    return await row_views(db, [rows[style.id] for style in styles], viewer, image_url)
 
 
-def _view(style: Style, details: _Details, viewer: User | None, image_url: ImageUrl) -> StyleOut:
-    run = details.run
-    progress = None
-    if style.training_status == "training" and run is not None and run.progress:
-        progress = TrainingProgress.model_validate(run.progress)
+async def row_views(db: AsyncSession, rows: Sequence[Row], viewer: User | None, image_url: ImageUrl
+                    ) -> list[StyleOut]:
+    """Views of rows of `_STYLE_ROWS`; the viewer's own styles with their training details."""
+    owned = [row.id for row in rows if viewer is not None and row.artist_user_id == viewer.id]
+    details = await _owner_details(db, owned)
+    return [_view(row, details.get(row.id), image_url) for row in rows]
+
+
+def _view(row: Row, owner: _OwnerDetails | None, image_url: ImageUrl) -> StyleOut:
     view = StyleOut(
-        id=style.id, title=style.title, description=style.description,
-        generation_cost_tokens=style.generation_cost_tokens, training_status=style.training_status,
-        progress=progress, thumbnail_url=image_url(style.thumbnail_key), artist=details.artist, tags=details.tags,
-        generation_count=style.generation_count, created_at=style.created_at, trained_at=style.trained_at,
+        id=row.id, title=row.title, description=row.description,
+        generation_cost_tokens=row.generation_cost_tokens, training_status=row.training_status, progress=None,
+        thumbnail_url=image_url(row.thumbnail_key),
+        artist=StyleArtist(user_id=row.artist_user_id, artist_name=row.artist_name, username=row.username),
+        tags=row.tags, generation_count=row.generation_count, created_at=row.created_at, trained_at=row.trained_at,
     )
-    if viewer is not None and viewer.id == details.artist.user_id:
+    if owner is not None:
+        # Only the artist sees a style before it is trained, so progress and samples are theirs alone.
+        run = owner.run
+        if row.training_status == "training" and run is not None and run.progress:
+            view.progress = TrainingProgress.model_validate(run.progress)
         samples = (run.manifest or {}).get("sample_keys") if run and run.manifest else None
         if samples is None and run is not None and run.progress:
             samples = run.progress.get("sample_keys")
         view.sample_image_urls = [image_url(key) for key in samples or []]
-        view.training_image_count = details.training_images
-        view.training_error = run.error_message if run is not None and style.training_status == "failed" else None
+        view.training_image_count = owner.training_images
+        view.training_error = run.error_message if run is not None and row.training_status == "failed" else None
     return view
