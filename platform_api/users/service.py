@@ -133,3 +133,14 @@ async def _style_has_generations(db: AsyncSession, artist_id: int) -> bool:
             )
         )
     )
+
+
+async def set_account_active(db: AsyncSession, user: User, active: bool) -> None:
+    """An operator suspends or restores an account. Suspension keeps everything (unlike leaving) but ends
+    its sessions at once; sign-in and API keys are refused while it lasts."""
+    if user.is_active == active:
+        return
+    user.is_active = active
+    user.deactivated_at = None if active else datetime.now(UTC)
+    if not active:
+        await sessions.end_all_sessions(db, user.id)
