@@ -12,8 +12,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
+
+from cluster.deploy import deploy, local_serve_config
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
 from cluster.ray_head import RayHead, start_ray_head
@@ -49,21 +53,23 @@ def main() -> None:
             seaweedfs = _start_local_s3(settings.storage, data_dir)
         upgrade(settings.database.url)
         url = f"http://{'localhost' if settings.app.host in ('127.0.0.1', '0.0.0.0') else settings.app.host}:{settings.app.port}"
-        if not settings.ray.address:
-            ray_head = _start_local_ray(settings, data_dir, url)
-            # Deploying loads the base model: the API serves meanwhile, and generations queue until it is up.
-            _run_quietly([sys.executable, "-m", "cluster.deploy_generation"], data_dir / "deploy-generation.log")
         if settings.diffusion.base_model == TINY:
             log.warning(TINY_NOTICE)
-        # The API runs in its own process: it becomes a Ray driver when it calls Serve, and a driver's exit
-        # must not take this supervisor (and the cleanup below) with it.
-        api = subprocess.Popen([
-            sys.executable, "-m", "uvicorn", "platform_api.app:create_app", "--factory",
-            "--host", settings.app.host, "--port", str(settings.app.port), "--no-access-log",
-        ])
-        print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n"
-              f"  Ray dashboard: {settings.ray.dashboard_url}\n  Stop: Ctrl-C or `make stop`\n", flush=True)
-        api.wait()
+        if settings.ray.address:
+            # A cluster configured elsewhere: the API runs here under uvicorn and calls into it.
+            api = subprocess.Popen([
+                sys.executable, "-m", "uvicorn", "platform_api.app:create_app", "--factory",
+                "--host", settings.app.host, "--port", str(settings.app.port), "--no-access-log",
+            ])
+            _announce(url, settings.ray.dashboard_url)
+            api.wait()
+        else:
+            ray_head = _start_local_ray(settings, data_dir, url)
+            # Both Serve applications, as in production: the API behind Serve's HTTP proxy on SL_PORT.
+            deploy(local_serve_config(settings), ray_head.dashboard_url)
+            _wait_until_answering(url, ray_head)
+            _announce(url, ray_head.dashboard_url)
+            ray_head.process.wait()
     finally:
         if api is not None:
             _stop_process(api)
@@ -74,6 +80,27 @@ def main() -> None:
         if postgres is not None:
             postgres.cleanup()
         pid_file.unlink(missing_ok=True)
+
+
+def _announce(url: str, dashboard_url: str) -> None:
+    print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n"
+          f"  Ray dashboard: {dashboard_url}\n  Stop: Ctrl-C or `make stop`\n", flush=True)
+
+
+def _wait_until_answering(url: str, ray_head: RayHead, timeout: float = 300) -> None:
+    """Serve brings the API replica up in the background (the generation replica loads its model too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ray_head.process.poll() is not None:
+            raise RuntimeError("the Ray head stopped while the applications were deploying")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the API did not answer at {url} within {timeout:.0f} s; see `serve status` and "
+                       f"the Ray dashboard's Serve page")
 
 
 def _start_local_ray(settings: Settings, data_dir: Path, api_url: str) -> RayHead:
@@ -92,10 +119,6 @@ def _start_local_ray(settings: Settings, data_dir: Path, api_url: str) -> RayHea
     settings.ray = RaySettings()
     log.info("Ray head running", extra={"dashboard": head.dashboard_url})
     return head
-
-
-def _run_quietly(command: list[str], log_file: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, stdout=log_file.open("a"), stderr=subprocess.STDOUT)
 
 
 def _stop_process(process: subprocess.Popen, timeout: float = 20) -> None:

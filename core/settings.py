@@ -7,6 +7,7 @@ Production refuses the conveniences that make the embedded run work (see `Settin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -219,6 +220,19 @@ class LimitSettings(_Section):
     anonymous: str = "50/minute"
 
 
+class ObservabilitySettings(_Section):
+    """Prometheus metrics at /metrics and error reports to Sentry; both off until configured."""
+
+    # Unset: /metrics answers 404. Set: Prometheus sends it as `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(default=None, validation_alias="SL_METRICS_TOKEN")
+    # The business gauges (work in flight, queue depth, training runs) are read from PostgreSQL at most
+    # this often, however many scrapers ask.
+    metrics_state_cache_seconds: float = Field(default=15.0, ge=0, le=300,
+                                               validation_alias="SL_METRICS_STATE_CACHE_SECONDS")
+    sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1, validation_alias="SL_SENTRY_TRACES_SAMPLE_RATE")
+
+
 class Settings(BaseSettings):
     """Everything, grouped. Build with `get_settings()`; tests build their own."""
 
@@ -234,6 +248,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @property
     def is_production(self) -> bool:
@@ -283,6 +298,9 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         )
     if _is_weak_secret(provenance.watermark_key, DEV_WATERMARK_KEY):
         problems.append("SL_PROVENANCE_WATERMARK_KEY must be set to a random value of at least 32 characters")
+    metrics_token = settings.observability.metrics_token
+    if metrics_token is not None and len(metrics_token) < 32:
+        problems.append("SL_METRICS_TOKEN, when set, must be a random value of at least 32 characters")
     return problems
 
 
@@ -302,6 +320,19 @@ def shared_environment(settings: Settings) -> dict[str, str]:
         "SL_STORAGE_S3_SECRET_ACCESS_KEY": storage.s3_secret_access_key,
     }
     return {name: value for name, value in values.items() if value}
+
+
+# What the settings read besides the SL_ variables: names the ecosystem already uses.
+ECOSYSTEM_VARIABLES = frozenset({
+    "DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "INTERNAL_API_TOKEN",
+    "TOSS_CLIENT_KEY", "TOSS_SECRET_KEY",
+})
+
+
+def settings_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of `environ` that configure the platform: what a process started elsewhere (an API
+    replica on the local Ray head) needs to read the same Settings as this one."""
+    return {name: value for name, value in environ.items() if name.startswith("SL_") or name in ECOSYSTEM_VARIABLES}
 
 
 @lru_cache

@@ -74,7 +74,14 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
         assert first.wait_ready()["data"] == {"status": "ready", "database": "ok"}
         assert "Style License is running: http://localhost:" in first.log.read_text()
         dashboard = f"http://127.0.0.1:{first.dashboard_port}/api/version"
-        assert httpx.get(dashboard, timeout=5).status_code in (200, 401)  # 401: Ray's token auth is on
+        assert httpx.get(dashboard, timeout=5).status_code == 401  # Ray's token authentication is on
+        # The API answering on SL_PORT is the Serve application, beside the generation application.
+        token = (data_dir / "ray" / "auth_token").read_text()
+        serve = httpx.get(f"http://127.0.0.1:{first.dashboard_port}/api/serve/applications/",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        assert set(serve["applications"]) == {"api", "generation"}
+        assert serve["applications"]["api"]["status"] == "RUNNING"
+        assert serve["proxy_location"] == "HeadOnly" and serve["http_options"]["port"] == first.port
         with psycopg.connect(libpq_url(first.database_url()), autocommit=True) as connection:
             connection.execute(
                 "INSERT INTO auth.users (email, username) VALUES ('kept@example.com', 'kept_user')"
