@@ -16,7 +16,7 @@ from platform_api.auth.google import callback_url, verified_identity
 from platform_api.auth.principal import CurrentPrincipal, CurrentUser
 from platform_api.auth.schemas import ApiKeyCreate, ApiKeyIssued, ApiKeyPublic, CsrfToken, DevLogin, SignedIn
 from platform_api.database import SessionDep
-from platform_api.envelope import Envelope, error_responses, ok
+from platform_api.envelope import Envelope, ResourceId, error_responses, ok
 from platform_api.errors import ApiError
 from platform_api.media import image_url_for
 from platform_api.rate_limit import SignInLimit, client_ip
@@ -164,7 +164,7 @@ async def list_api_keys(db: SessionDep, principal: CurrentPrincipal):
     response_model=Envelope[None],
     responses=error_responses(errors.UNAUTHORIZED, errors.CSRF_FAILED, errors.FORBIDDEN, errors.NOT_FOUND),
 )
-async def revoke_api_key(key_id: int, db: SessionDep, principal: CurrentPrincipal):
+async def revoke_api_key(key_id: ResourceId, db: SessionDep, principal: CurrentPrincipal):
     _session_only(principal)
     await api_keys.revoke_key(db, principal.user, key_id)
     return ok(None)

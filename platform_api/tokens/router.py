@@ -10,7 +10,7 @@ from platform_api import errors
 from platform_api.auth.principal import CurrentUser
 from platform_api.database import SessionDep
 from platform_api import idempotency
-from platform_api.envelope import Envelope, Page, error_responses, ok
+from platform_api.envelope import Envelope, Page, ResourceId, error_responses, ok
 from platform_api.idempotency import IdempotencyKeyHeader
 from platform_api.pagination import PageParamsDep, paginate
 from platform_api.tokens import payments
@@ -118,7 +118,7 @@ async def confirm_purchase(
         errors.SERVICE_UNAVAILABLE,
     ),
 )
-async def refund_purchase(purchase_id: int, request: Request, db: SessionDep, user: CurrentUser):
+async def refund_purchase(purchase_id: ResourceId, request: Request, db: SessionDep, user: CurrentUser):
     """Refund a purchase whose tokens are all unspent; refused (402 INSUFFICIENT_TOKENS) once any are spent."""
     purchase = await payments.refund_purchase(db, _toss(request), user, purchase_id)
     return ok(PurchaseOut.of(purchase))

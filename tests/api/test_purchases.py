@@ -300,6 +300,11 @@ def test_spent_tokens_cannot_be_refunded(buyer, toss, db, database_url, audit):
     audit()
 
 
+def test_a_purchase_id_beyond_the_database_range_is_a_validation_error(buyer):
+    response = buyer.post(f"/api/v1/tokens/purchases/{2**63}/refund", headers=csrf_headers(buyer))
+    assert_error(response, 422, "VALIDATION_ERROR")  # was a 500: more than a BIGINT holds
+
+
 def test_a_cancellation_at_toss_takes_the_tokens_back(buyer, outsider, toss, audit):
     bought = _bought(buyer, toss)
     httpx.post(f"{toss.url}/v1/payments/{bought['paymentKey']}/cancel", auth=(DEV_SECRET_KEY, ""),

@@ -193,6 +193,11 @@ class TestApiKeys:
             response = script.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {issued['key']}"})
             assert_error(response, 401, "UNAUTHORIZED")
 
+    def test_a_key_id_beyond_the_database_range_is_a_validation_error(self, browser):
+        dev_login(browser, "a@example.com")
+        response = browser.delete(f"/api/v1/auth/api-keys/{2**63}", headers=csrf_headers(browser))
+        assert_error(response, 422, "VALIDATION_ERROR")  # was a 500: more than a BIGINT holds
+
     def test_name_is_required(self, browser):
         dev_login(browser, "a@example.com")
         assert_error(browser.post("/api/v1/auth/api-keys", json={"name": ""}, headers=csrf_headers(browser)),
