@@ -1,10 +1,12 @@
-"""Deploy cluster/serve.yaml onto the local Ray head (`make run`), as `serve deploy` would, shaped for one
-machine: the API's HTTP proxy on SL_HOST:SL_PORT, one replica of each application, generation on the CPU,
-and the replicas' environment taken from the launcher's (database, storage, Ray settings)."""
+"""`serve deploy` of cluster/serve.yaml onto the local Ray head (`make run`), shaped for one machine: the
+API's HTTP proxy on SL_HOST:SL_PORT, one replica of each application, generation on the CPU, and the
+replicas' environment taken from the launcher's (database, storage, Ray settings)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -34,11 +36,10 @@ def local_serve_config(settings: Settings) -> dict:
     return config
 
 
-def deploy(config: dict, dashboard_url: str) -> None:
-    """What `serve deploy` does: the config, validated, to the dashboard's Serve REST API; Serve brings the
+def serve_deploy(config: dict, path: Path, dashboard_url: str) -> None:
+    """`serve deploy` of `config`, written to `path` first (operators can read what runs); Serve brings the
     applications up in the background."""
-    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
-    from ray.serve.schema import ServeDeploySchema
-
-    schema = ServeDeploySchema.model_validate(config)
-    ServeSubmissionClient(dashboard_url).deploy_applications(schema.model_dump(exclude_unset=True))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    serve = Path(sys.executable).with_name("serve")
+    subprocess.run([str(serve), "deploy", str(path), "--address", dashboard_url], check=True,
+                   capture_output=True, timeout=120)

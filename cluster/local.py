@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from cluster.deploy import deploy, local_serve_config
+from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
 from cluster.ray_head import RayHead, start_ray_head
@@ -66,7 +66,7 @@ def main() -> None:
         else:
             ray_head = _start_local_ray(settings, data_dir, url)
             # Both Serve applications, as in production: the API behind Serve's HTTP proxy on SL_PORT.
-            deploy(local_serve_config(settings), ray_head.dashboard_url)
+            serve_deploy(local_serve_config(settings), data_dir / "serve.yaml", ray_head.dashboard_url)
             _wait_until_answering(url, ray_head)
             _announce(url, ray_head.dashboard_url)
             ray_head.process.wait()

@@ -46,7 +46,8 @@ class Launch:
             assert self.process.poll() is None, self.log.read_text()
             try:
                 response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2)
-                if response.status_code == 200:
+                # Ready once the API answers and the launcher has printed where (it polls the API too).
+                if response.status_code == 200 and "Style License is running" in self.log.read_text():
                     return response.json()
             except httpx.HTTPError:
                 pass
