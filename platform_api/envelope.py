@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from platform_api import errors
 
@@ -40,8 +40,37 @@ MAX_ID = 2**63 - 1
 ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class WriteModel(BaseModel):
-    """Base for request bodies: unknown fields are refused, strings trimmed."""
+def refuse_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: a NUL anywhere in what a client sends is bad input (422), not a
+    database error (500)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            refuse_nul(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            refuse_nul(item)
+    return value
+
+
+# For text query parameters: `Annotated[str | None, Query(...), WithoutNul]`.
+WithoutNul = AfterValidator(refuse_nul)
+
+
+class InputModel(BaseModel):
+    """Base for what clients send (JSON bodies, forms, webhooks): strings trimmed, NUL refused."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _without_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+
+class WriteModel(InputModel):
+    """Base for request bodies: unknown fields are refused too, so a typo never passes silently."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -10,7 +10,7 @@ from platform_api import errors
 from platform_api.auth.principal import AdminUser, OptionalUser
 from platform_api.community.cards import artist_card, style_card
 from platform_api.database import SessionDep
-from platform_api.envelope import Envelope, Page, ResourceId, error_responses, ok
+from platform_api.envelope import Envelope, Page, ResourceId, WithoutNul, error_responses, ok
 from platform_api.errors import ApiError
 from platform_api.media import image_url_for
 from platform_api.pagination import PageParamsDep
@@ -30,7 +30,8 @@ router = APIRouter()
 
 ADMIN = (errors.UNAUTHORIZED, errors.FORBIDDEN)
 SearchText = Annotated[str, Query(min_length=1, max_length=QUERY_MAX_CHARS, pattern=r"\S",
-                                  description="what to look for; case-insensitive, matches inside words too")]
+                                  description="what to look for; case-insensitive, matches inside words too"),
+                      WithoutNul]
 
 
 @router.get("/search", tags=["search"], response_model=Envelope[SearchResults],
@@ -77,7 +78,8 @@ async def list_tags(
     db: SessionDep,
     admin: AdminUser,
     page: PageParamsDep,
-    name: Annotated[str | None, Query(max_length=QUERY_MAX_CHARS, description="part of the tag's name")] = None,
+    name: Annotated[str | None, Query(max_length=QUERY_MAX_CHARS, description="part of the tag's name"),
+                    WithoutNul] = None,
     is_active: bool | None = None,
     is_flagged: bool | None = None,
 ):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from platform_api import errors
 from platform_api.auth.principal import CurrentArtist, OptionalUser
 from platform_api.database import SessionDep
-from platform_api.envelope import Envelope, Page, ResourceId, error_responses, ok
+from platform_api.envelope import Envelope, Page, ResourceId, WithoutNul, error_responses, ok
 from platform_api.errors import ApiError
 from platform_api.media import image_url_for, object_store
 from platform_api.pagination import PageParamsDep
@@ -56,7 +56,7 @@ async def list_styles(
     user: OptionalUser,
     page: PageParamsDep,
     sort: StyleSort = "recent",
-    tag: Annotated[str | None, Query(max_length=50)] = None,
+    tag: Annotated[str | None, Query(max_length=50), WithoutNul] = None,
     following: Annotated[bool, Query(description="only the styles of artists I follow (signed in)")] = False,
 ):
     """Trained styles: `recent` (newest first) or `popular` (most generations, then newest); `following=true`:

@@ -3,17 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from platform_api.envelope import WriteModel
+from platform_api.envelope import InputModel, WriteModel
 
 StyleSort = Literal["recent", "popular"]
 
 
-class StyleForm(BaseModel):
+class StyleForm(InputModel):
     """The form fields of `POST /styles` beside the image files."""
-
-    model_config = ConfigDict(str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=2000)

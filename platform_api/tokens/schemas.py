@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from db.models import Purchase
-from platform_api.envelope import WriteModel
+from platform_api.envelope import InputModel, WriteModel
 from platform_api.tokens.packages import PACKAGES, to_major
 
 PackageId = Literal[tuple(PACKAGES)]  # type: ignore[valid-type]
@@ -82,7 +82,7 @@ class TossWebhookData(BaseModel):
     paymentKey: str = Field(min_length=1, max_length=200)
 
 
-class TossWebhook(BaseModel):
+class TossWebhook(InputModel):
     """Toss's PAYMENT_STATUS_CHANGED body; only the paymentKey is used, the rest is fetched from Toss."""
 
     eventType: str

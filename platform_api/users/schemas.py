@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from db.models import User
 from platform_api.auth.accounts import USERNAME_PATTERN
-from platform_api.envelope import WriteModel
+from platform_api.envelope import InputModel, WriteModel
 
 ImageUrl = Callable[[str | None], str | None]
 
@@ -95,10 +95,8 @@ class ProfileUpdate(WriteModel):
     preferred_language: Literal["en", "ko"] | None = None
 
 
-class ArtistUpgradeForm(BaseModel):
+class ArtistUpgradeForm(InputModel):
     """The form fields beside the signature file (a form model cannot forbid extras: the file is one)."""
-
-    model_config = ConfigDict(str_strip_whitespace=True)
 
     artist_name: str = Field(min_length=1, max_length=50)
     verified_email: EmailStr

@@ -118,6 +118,7 @@ def test_unknown_route_and_wrong_method(probe):
         (b'{"name": "", "count": 1}', {"content-type": "application/json"}),  # too short
         (b"[1, 2]", {"content-type": "application/json"}),  # not an object
         (b"", {"content-type": "application/json"}),  # no body
+        (b'{"name": "mi\\u0000na", "count": 1}', {"content-type": "application/json"}),  # NUL: not storable
     ],
 )
 def test_bad_bodies_are_validation_errors(probe, content, headers):

@@ -258,6 +258,11 @@ def test_a_forged_webhook_changes_nothing(buyer, outsider, toss, db, audit):
     audit()
 
 
+def test_a_webhook_with_a_nul_in_its_payment_key_is_a_validation_error(outsider):
+    body = {"eventType": "PAYMENT_STATUS_CHANGED", "data": {"paymentKey": "key\x00"}}
+    assert_error(outsider.post("/api/v1/webhooks/toss/payment", json=body), 422, "VALIDATION_ERROR")  # was a 500
+
+
 def test_a_webhook_completes_a_purchase_whose_confirm_never_arrived(buyer, outsider, toss, audit):
     checkout = _start(buyer)
     payment_key = _pay(toss, checkout)

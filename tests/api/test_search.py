@@ -142,7 +142,7 @@ class TestArtists:
 
 class TestBadInput:
     @pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 101}, {"q": "a", "type": "images"},
-                                        {"q": "a", "limit": 0}])
+                                        {"q": "a", "limit": 0}, {"q": "a\x00b"}])
     def test_422(self, client, params):
         assert_error(client.get("/api/v1/search", params=params), 422, "VALIDATION_ERROR")
 

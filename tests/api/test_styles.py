@@ -69,6 +69,7 @@ def test_a_style_is_created_pending_with_its_images_and_tags(artist, db):
         ({"generation_cost_tokens": "10001"}, "VALIDATION_ERROR", 422),
         ({"title": ""}, "VALIDATION_ERROR", 422),
         ({"title": "수채화"}, "VALIDATION_ERROR", 422),
+        ({"title": "Ink\x00Wash"}, "VALIDATION_ERROR", 422),
         ({"images": IMAGES[:9] + [b"GIF89a" + b"\0" * 64]}, "INVALID_IMAGE_FORMAT", 422),
     ],
 )
@@ -118,6 +119,7 @@ def test_listing_sorts_and_filters(client, db):
     assert [s["id"] for s in recent] == [new.id, old.id]
     assert [s["id"] for s in popular] == [old.id, new.id]
     assert_error(client.get("/api/v1/styles", params={"sort": "best"}), 422, "VALIDATION_ERROR")
+    assert_error(client.get("/api/v1/styles", params={"tag": "a\x00"}), 422, "VALIDATION_ERROR")
 
 
 def test_listing_only_the_styles_of_artists_i_follow(client, db):

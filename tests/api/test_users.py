@@ -82,7 +82,8 @@ class TestEditProfile:
     @pytest.mark.parametrize(
         "body",
         [{"username": "ab"}, {"username": "Has Space"}, {"bio": "x" * 501}, {"preferred_language": "fr"},
-         {"token_balance": 1_000_000}, {"role": "admin"}],
+         {"token_balance": 1_000_000}, {"role": "admin"},
+         {"bio": "NUL \x00 was a 500 from PostgreSQL"}],
     )
     def test_bad_input_is_422(self, client, body):
         dev_login(client, "a@example.com")
