@@ -325,7 +325,7 @@ def shared_environment(settings: Settings) -> dict[str, str]:
 # What the settings read besides the SL_ variables: names the ecosystem already uses.
 ECOSYSTEM_VARIABLES = frozenset({
     "DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "INTERNAL_API_TOKEN",
-    "TOSS_CLIENT_KEY", "TOSS_SECRET_KEY",
+    "TOSS_CLIENT_KEY", "TOSS_SECRET_KEY", "SENTRY_DSN",
 })
 
 

@@ -22,6 +22,7 @@ from platform_api import background
 from platform_api.admin.panel import bind_admin, mount_admin
 from platform_api.background import Reconciler
 from platform_api.envelope import COMMON_ERROR_RESPONSES
+from platform_api.error_reports import configure_error_reports
 from platform_api.exception_handlers import register_exception_handlers
 from platform_api.generations.dispatch import Dispatcher, reconcile_generations
 from platform_api.generations.router import router as generations_router
@@ -29,6 +30,8 @@ from platform_api.health.router import router as health_router
 from platform_api.internal.router import router as internal_router
 from platform_api.logs import configure_logging
 from platform_api.media import media_router
+from platform_api.metrics.router import create_registry
+from platform_api.metrics.router import router as metrics_router
 from platform_api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from platform_api.notifications.router import router as notifications_router
 from platform_api.public_reads import PublicReadCache
@@ -82,6 +85,7 @@ def _api_v1_router() -> APIRouter:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.app.log_level)
+    configure_error_reports(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,7 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestIdMiddleware)
+    create_registry(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(media_router(settings.storage.local_url_prefix))
     app.include_router(_api_v1_router())
     if settings.payments.provider is PaymentProvider.dev and not settings.payments.toss_api_base:

@@ -61,7 +61,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path, "method": request.method})
+    # This handler runs outside the request id middleware, so the id is passed along explicitly.
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path, "method": request.method,
+                                                      "request_id": getattr(request.state, "request_id", None)})
     return error_response(request, errors.INTERNAL_ERROR)
 
 

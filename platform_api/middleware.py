@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids + access log, and request body limits."""
+"""Pure ASGI middleware: request ids, access log and latency metrics, and request body limits."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from platform_api.logs import request_id_var
+from platform_api.metrics.http import observe_request
 
 access_log = logging.getLogger("platform_api.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes a well-formed X-Request-ID from the caller or makes one; echoes it and logs the request."""
+    """Takes a well-formed X-Request-ID from the caller or makes one; echoes it, logs the request and
+    observes its latency."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,13 +48,15 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            observe_request(scope, status, seconds)
             access_log.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
                 },
             )
             request_id_var.reset(token)

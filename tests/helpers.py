@@ -91,13 +91,20 @@ def spend_tokens(db: Session, database_url: str, user_id: int, amount: int) -> i
     db.add(generation)
     db.commit()
 
-    async def reserve() -> None:
+    in_transaction(database_url, lambda session: ledger.reserve_for_generation(
+        session, user_id=user_id, generation_id=generation.id, amount=amount))
+    return generation.id
+
+
+def in_transaction(database_url: str, work):
+    """Run `work(session)` in one transaction of its own, committed when it returns; returns its result."""
+
+    async def main():
         engine = create_api_engine(DatabaseSettings(url=database_url))
         try:
-            async with create_session_factory(engine)() as session, session.begin():
-                await ledger.reserve_for_generation(session, user_id=user_id, generation_id=generation.id, amount=amount)
+            async with create_session_factory(engine)() as db, db.begin():
+                return await work(db)
         finally:
             await engine.dispose()
 
-    asyncio.run(reserve())
-    return generation.id
+    return asyncio.run(main())

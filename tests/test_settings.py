@@ -12,6 +12,7 @@ from core.settings import (
     AuthSettings,
     DatabaseSettings,
     Environment,
+    ObservabilitySettings,
     PaymentProvider,
     PaymentSettings,
     ProvenanceSettings,
@@ -71,6 +72,7 @@ def test_safe_production_settings_are_accepted():
             c2pa_certificate_chain_path=Path("chain.pem"), c2pa_private_key_path=Path("key.pem"),
             c2pa_trust_anchors_path=Path("anchors.pem"),
         )}, "SL_PROVENANCE_WATERMARK_KEY"),
+        ({"observability": ObservabilitySettings(metrics_token="short")}, "SL_METRICS_TOKEN"),
     ],
 )
 def test_production_refuses_unsafe_defaults(override, complaint):

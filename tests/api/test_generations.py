@@ -10,13 +10,12 @@ import pytest
 from sqlalchemy import select, update
 
 from core.contracts import GenerationProgress, GenerationResult
-from db.engine import create_api_engine, create_session_factory
 from db.models import Artist, Generation, Notification, Style, Transaction, User
 from platform_api.generations import transitions
 from platform_api.tokens.audit import audit_database
 from platform_api.tokens import ledger
 from tests.factories import make_style, make_user
-from tests.helpers import assert_error, csrf_headers, dev_login, spend_tokens
+from tests.helpers import assert_error, csrf_headers, dev_login, in_transaction, spend_tokens
 
 
 @pytest.fixture
@@ -120,26 +119,12 @@ def test_private_until_shared_and_only_the_owner_shares(client, style, db):
 
 # Transitions, straight against the database.
 
-def _run(database_url, work):
-    async def main():
-        from core.settings import DatabaseSettings
-
-        engine = create_api_engine(DatabaseSettings(url=database_url))
-        try:
-            async with create_session_factory(engine)() as db, db.begin():
-                return await work(db)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
-
-
 @pytest.fixture
 def queued(db, database_url) -> int:
     """A charged, queued generation made without the API (whose request would dispatch it at once)."""
     user = make_user(db)
     db.commit()
-    _run(database_url, lambda s: ledger.grant_welcome_bonus(s, user.id))
+    in_transaction(database_url, lambda s: ledger.grant_welcome_bonus(s, user.id))
     generation_id = spend_tokens(db, database_url, user.id, 30)
     db.execute(update(Generation).values(next_attempt_at=datetime.now(UTC)))
     db.commit()
@@ -151,14 +136,14 @@ RESULT = GenerationResult(image_key="public/generations/1/a.png", thumbnail_key=
 
 
 def test_a_completed_generation_pays_the_artist_and_tells_the_user(queued, settings, database_url, db):
-    claimed = _run(database_url, lambda s: transitions.claim(s, queued, settings))
+    claimed = in_transaction(database_url, lambda s: transitions.claim(s, queued, settings))
     assert claimed.attempts == 1 and claimed.status == "processing"
-    assert _run(database_url, lambda s: transitions.claim(s, queued, settings)) is None  # held already
+    assert in_transaction(database_url, lambda s: transitions.claim(s, queued, settings)) is None  # held already
     started = datetime.now(UTC) - timedelta(seconds=2)
-    assert _run(database_url, lambda s: transitions.record_progress(
+    assert in_transaction(database_url, lambda s: transitions.record_progress(
         s, queued, 1, GenerationProgress(current_step=5, total_steps=20), started, settings))
-    assert _run(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
-    assert not _run(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
+    assert in_transaction(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
+    assert not in_transaction(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
 
     db.expire_all()
     assert db.scalars(select(Artist.earned_token_balance)).one() == 30
@@ -168,8 +153,8 @@ def test_a_completed_generation_pays_the_artist_and_tells_the_user(queued, setti
 
 
 def test_progress_is_shown_only_while_processing(client, queued, settings, database_url, db):
-    _run(database_url, lambda s: transitions.claim(s, queued, settings))
-    _run(database_url, lambda s: transitions.record_progress(
+    in_transaction(database_url, lambda s: transitions.claim(s, queued, settings))
+    in_transaction(database_url, lambda s: transitions.record_progress(
         s, queued, 1, GenerationProgress(current_step=10, total_steps=20), datetime.now(UTC) - timedelta(seconds=4),
         settings))
     owner = db.scalars(select(User.email).where(User.id == db.get(Generation, queued).user_id)).one()
@@ -182,8 +167,8 @@ def test_progress_is_shown_only_while_processing(client, queued, settings, datab
 def test_retryable_failures_retry_then_refund(queued, settings, database_url, db):
     settings.generation.retry_delays_seconds = [0.0, 0.0, 0.0]
     for attempt in (1, 2, 3):
-        assert _run(database_url, lambda s: transitions.claim(s, queued, settings)).attempts == attempt
-        status = _run(database_url, lambda s: transitions.fail_attempt(
+        assert in_transaction(database_url, lambda s: transitions.claim(s, queued, settings)).attempts == attempt
+        status = in_transaction(database_url, lambda s: transitions.fail_attempt(
             s, queued, attempt, code="ActorDiedError", message="replica died", retryable=True, settings=settings))
         assert status == ("retrying" if attempt < 3 else "failed")
     db.expire_all()
@@ -195,8 +180,8 @@ def test_retryable_failures_retry_then_refund(queued, settings, database_url, db
 
 
 def test_a_rejected_generation_fails_at_once(queued, settings, database_url, db):
-    _run(database_url, lambda s: transitions.claim(s, queued, settings))
-    assert _run(database_url, lambda s: transitions.fail_attempt(
+    in_transaction(database_url, lambda s: transitions.claim(s, queued, settings))
+    assert in_transaction(database_url, lambda s: transitions.fail_attempt(
         s, queued, 1, code="GENERATION_REJECTED", message="adapter missing", retryable=False,
         settings=settings)) == "failed"
     db.expire_all()
@@ -205,11 +190,11 @@ def test_a_rejected_generation_fails_at_once(queued, settings, database_url, db)
 
 def test_a_late_outcome_of_an_old_attempt_changes_nothing(queued, settings, database_url, db):
     settings.generation.retry_delays_seconds = [0.0, 0.0, 0.0]
-    _run(database_url, lambda s: transitions.claim(s, queued, settings))
-    _run(database_url, lambda s: transitions.fail_attempt(s, queued, 1, code="x", message="x", retryable=True,
+    in_transaction(database_url, lambda s: transitions.claim(s, queued, settings))
+    in_transaction(database_url, lambda s: transitions.fail_attempt(s, queued, 1, code="x", message="x", retryable=True,
                                                           settings=settings))
-    _run(database_url, lambda s: transitions.claim(s, queued, settings))  # attempt 2 runs
-    assert not _run(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
-    assert _run(database_url, lambda s: transitions.fail_attempt(s, queued, 1, code="x", message="x", retryable=True,
+    in_transaction(database_url, lambda s: transitions.claim(s, queued, settings))  # attempt 2 runs
+    assert not in_transaction(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
+    assert in_transaction(database_url, lambda s: transitions.fail_attempt(s, queued, 1, code="x", message="x", retryable=True,
                                                                  settings=settings)) is None
     assert db.scalars(select(Generation.status)).one() == "processing"

@@ -1,5 +1,5 @@
 """Serving fixtures: style adapters (random weights) for the session's tiny model, stored where training
-would put them, and the replica's settings for a test's storage and data directory."""
+would put them, the replica's settings for a test's storage and data directory, and deploying the app."""
 
 from __future__ import annotations
 
@@ -9,9 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from core.contracts import GenerationJob
-from core.settings import AppSettings, DiffusionSettings, Environment, Settings, StorageSettings
+from core.contracts import GENERATION_APP_NAME, GenerationJob
+from core.settings import (
+    AppSettings,
+    DiffusionSettings,
+    Environment,
+    Settings,
+    StorageSettings,
+    shared_environment,
+)
 from core.storage import LocalObjectStore, create_object_store
+from serve_apps.generation.app import build_app
+from serve_apps.generation.config import GenerationAppConfig
 from tests.serving.styles import adapter_key, random_adapter
 
 STYLES = 3
@@ -82,3 +91,12 @@ def run_app(app, name: str, *, timeout: float = 120):
         raise
     finally:
         pool.shutdown(wait=False)
+
+
+def deploy_generation_app(settings: Settings) -> None:
+    """The generation application on the session's cluster: one replica with the API's storage and model."""
+    config = GenerationAppConfig(min_replicas=1, max_replicas=1, num_gpus=1, num_cpus=0, torch_threads=1,
+                                 replica_env=shared_environment(settings) | {"SL_ENV": "test"},
+                                 models_dir=settings.app.data_dir / "models",
+                                 adapter_cache_dir=settings.app.data_dir / "adapters")
+    run_app(build_app(config), GENERATION_APP_NAME)

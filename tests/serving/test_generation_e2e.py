@@ -16,25 +16,15 @@ from sqlalchemy import select
 
 from core.contracts import GENERATION_APP_NAME
 from core.provenance_keys import load_provenance_keys
-from core.settings import DiffusionSettings, Settings, shared_environment
+from core.settings import DiffusionSettings, Settings
 from core.verification import CredentialState, verify_image
 from db.models import Artist, Generation, Notification, User
 from platform_api.app import create_app
 from platform_api.tokens.audit import audit_database
-from serve_apps.generation.app import build_app
-from serve_apps.generation.config import GenerationAppConfig
 from tests.factories import make_style
 from tests.helpers import csrf_headers, dev_login
-from tests.serving.conftest import run_app
+from tests.serving.conftest import deploy_generation_app
 from tests.serving.styles import adapter_key
-
-
-def _deploy(settings: Settings) -> None:
-    config = GenerationAppConfig(min_replicas=1, max_replicas=1, num_gpus=1, num_cpus=0, torch_threads=1,
-                                 replica_env=shared_environment(settings) | {"SL_ENV": "test"},
-                                 models_dir=settings.app.data_dir / "models",
-                                 adapter_cache_dir=settings.app.data_dir / "adapters")
-    run_app(build_app(config), GENERATION_APP_NAME)
 
 
 @pytest.fixture
@@ -76,7 +66,7 @@ def _finished(client, generation_id: int, timeout: float = 180) -> dict:
 
 def test_each_aspect_ratio_is_generated_signed_and_paid_for(api, settings, style, db, database_url):
     dev_login(api, "fan@example.com")
-    _deploy(settings)
+    deploy_generation_app(settings)
     keys = load_provenance_keys(settings)
     for aspect_ratio, size in (("1:1", (512, 512)), ("1:2", (512, 1024)), ("2:2", (1024, 1024))):
         generation = _finished(api, _generate(api, style.id, aspect_ratio))
@@ -100,7 +90,7 @@ def test_each_aspect_ratio_is_generated_signed_and_paid_for(api, settings, style
 
 def test_a_missing_adapter_is_refunded_and_notified(api, settings, style, db, database_url):
     dev_login(api, "fan@example.com")
-    _deploy(settings)
+    deploy_generation_app(settings)
     asyncio.run(api.app.state.object_store.delete(style.adapter_key))
     generation = _finished(api, _generate(api, style.id))
     assert (generation["status"], generation["error_code"], generation["attempts"]) == (
@@ -119,7 +109,7 @@ def test_a_generation_requested_while_serve_is_down_completes_once_it_is_up(api,
         assert time.monotonic() < deadline
         time.sleep(0.2)
         db.expire_all()
-    _deploy(settings)
+    deploy_generation_app(settings)
     generation = _finished(api, generation_id)
     assert generation["status"] == "completed" and generation["attempts"] == 2
     assert api.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 90  # charged once
@@ -140,7 +130,7 @@ def test_a_replica_killed_mid_generation_is_retried_and_charged_once(api, settin
     settings.generation.retry_delays_seconds = [0.0, 0.0, 0.0]
     settings.diffusion.inference_steps = 60  # long enough to be caught drawing
     dev_login(api, "fan@example.com")
-    _deploy(settings)
+    deploy_generation_app(settings)
     generation_id = _generate(api, style.id)
     deadline = time.monotonic() + 60
     while db.scalar(select(Generation.progress).where(Generation.id == generation_id)) is None:

@@ -105,7 +105,16 @@ class Session {
       window.scrollTo(0, 0)
       await document.fonts.ready
     })
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage })
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage, animations: 'disabled' })
+  }
+
+  /** `<name>-en` of the page as it is, then `<name>-ko` once `korean` (a locator) shows; back in English. */
+  async screenshotBothLanguages(page, name, korean) {
+    await this.screenshot(page, `${name}-en`)
+    await switchLanguage(page, 'ko')
+    await korean.waitFor()
+    await this.screenshot(page, `${name}-ko`)
+    await switchLanguage(page, 'en')
   }
 }
 
@@ -133,4 +142,17 @@ export async function devSignIn(page, { email, username }) {
 export async function headerBalance(page) {
   const text = await page.locator('[data-test="header-balance"]').innerText()
   return Number(text.replace(/[^\d]/g, ''))
+}
+
+/** Types each tag into a tag input (TagInput) and presses Enter, as a person adds chips. */
+export async function addTags(input, tags) {
+  for (const tag of tags) {
+    await input.fill(tag)
+    await input.press('Enter')
+  }
+}
+
+/** The ten training images tests/web/conftest.py writes (640×640 JPEGs). */
+export function trainingImages() {
+  return Array.from({ length: 10 }, (_, i) => join(FIXTURES, `training-${i}.jpg`))
 }

@@ -1,7 +1,8 @@
 // Styles: the grid of all styles, a trained style's page in both languages, the artist's own style (My page,
-// training details, edit), and the create form checking images before upload. Seeded by tests/web/conftest.py.
+// training details, edit), and the create form checking images before upload, in both languages. Seeded by
+// tests/web/conftest.py. (Creating one for real, and its training, is training.mjs, on the stack with Ray.)
 import { join } from 'node:path'
-import { FIXTURES, assert, devSignIn, open, run, switchLanguage } from './lib.mjs'
+import { FIXTURES, addTags, assert, devSignIn, open, run, trainingImages } from './lib.mjs'
 
 await run('styles', async (session) => {
   const page = await session.newPage()
@@ -14,19 +15,19 @@ await run('styles', async (session) => {
   await detail.waitFor()
   assert.match(await detail.locator('h1').innerText(), /Ink Harbour/)
   assert.match(await page.locator('[data-test="style-price"]').innerText(), /10 tokens per image/)
-  await session.screenshot(page, 'style-en')
-  await switchLanguage(page, 'ko')
-  await page.locator('[data-test="style-price"]', { hasText: '이미지당 10 토큰' }).waitFor()
-  await session.screenshot(page, 'style-ko')
-  await switchLanguage(page, 'en')
+  const koreanPrice = page.locator('[data-test="style-price"]', { hasText: '이미지당 10 토큰' })
+  await session.screenshotBothLanguages(page, 'style', koreanPrice)
 
   session.step('its artist sees it on My page, with training details, and edits the price')
   await devSignIn(page, { email: 'harbour@example.com' })
   await page.locator('[data-test="my-style"]').getByText('Ink Harbour').click()
   await page.locator('[data-test="artist-panel"]').waitFor()
   await page.getByRole('link', { name: 'Edit style' }).click()
+  const editForm = page.locator('[data-test="style-edit-form"]')
+  const koreanSave = editForm.locator('button[type="submit"]', { hasText: '저장' })
+  await session.screenshotBothLanguages(page, 'edit-style', koreanSave)
   await page.locator('#style-price').fill('30')
-  await page.locator('[data-test="style-edit-form"] button[type="submit"]').click()
+  await editForm.locator('button[type="submit"]').click()
   await page.getByText('Style saved.').waitFor()
   await page.getByRole('link', { name: /Ink Harbour/ }).click()
   await page.locator('[data-test="style-price"]', { hasText: '30 tokens per image' }).waitFor()
@@ -36,21 +37,16 @@ await run('styles', async (session) => {
   await page.locator('#new-style-title').fill('Quiet Streets')
   await page.locator('#new-style-description').fill('Empty streets at dawn, in soft pencil.')
   const shared = page.locator('#shared-tags')
-  await shared.fill('streets')
-  await shared.press('Enter')
-  await shared.fill('수채화')
-  await shared.press('Enter')
+  await addTags(shared, ['streets', '수채화'])
   await page.getByText('Tags are English').waitFor()
   await shared.fill('')
-  const files = Array.from({ length: 10 }, (_, i) => join(FIXTURES, `training-${i}.jpg`))
-  await page.locator('#training-files').setInputFiles([...files, join(FIXTURES, 'too-small.jpg')])
+  await page.locator('#training-files').setInputFiles([...trainingImages(), join(FIXTURES, 'too-small.jpg')])
   await page.locator('[data-test="image-count"]', { hasText: '11 of 10–100 images' }).waitFor()
   await page.getByText('Smaller than 512×512').waitFor()
   assert.equal(await page.locator('[data-test="create-style-submit"]').isDisabled(), true)
   await page.getByRole('button', { name: 'Remove image 11' }).click()
-  const firstTags = page.locator('#tags-1')
-  await firstTags.fill('dawn')
-  await firstTags.press('Enter')
+  await addTags(page.locator('#tags-1'), ['dawn'])
   await page.locator('[data-test="create-style-submit"]:not([disabled])').waitFor()
-  await session.screenshot(page, 'create-style-en')
+  const koreanCount = page.locator('[data-test="image-count"]', { hasText: '10장 (10~100장)' })
+  await session.screenshotBothLanguages(page, 'create-style', koreanCount)
 })

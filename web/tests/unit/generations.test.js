@@ -92,8 +92,10 @@ describe('generate panel', () => {
       'GET /api/v1/tokens/balance': balance(100),
       'POST /api/v1/generations': ok(generation({ status: 'queued', image_url: null, queue: { position: 3, estimated_seconds: 120 } }), 202),
       'GET /api/v1/generations/41': () => ok(answers.shift() ?? generation()),
+      'GET /api/v1/notifications': ok({ results: [], next_cursor: null, has_more: false, unread_count: 1 }),
     })
     const { wrapper } = await mountApp(Host, { url: '/styles/9' })
+    const notificationReads = () => fetch.requests.filter((r) => r.path === '/api/v1/notifications').length
     await wrapper.get('form').trigger('submit')
     expect(wrapper.text()).toContain('Add at least one tag.')
     await addTag(wrapper, 'boat')
@@ -110,8 +112,10 @@ describe('generate panel', () => {
     await vi.advanceTimersByTimeAsync(5000)
     expect(wrapper.get('[data-test="generation-status"]').text()).toContain('step 10 of 20 (50%)')
     expect(wrapper.get('[role="progressbar"]').attributes('aria-valuenow')).toBe('50')
+    expect(notificationReads()).toBe(0)
     await vi.advanceTimersByTimeAsync(5000)
     expect(wrapper.get('[data-test="download"]').attributes('href')).toBe('/api/v1/generations/41/download')
+    expect(notificationReads()).toBe(1) // the badge learns of "Your image is ready." at once
     const reads = fetch.requests.filter((r) => r.path === '/api/v1/generations/41').length
     await vi.advanceTimersByTimeAsync(20000)
     expect(fetch.requests.filter((r) => r.path === '/api/v1/generations/41')).toHaveLength(reads)
@@ -201,11 +205,16 @@ describe('generation page', () => {
   it('follows a pending image and says when it is not found', async () => {
     vi.useFakeTimers()
     const answers = [generation({ status: 'queued', image_url: null, queue: { position: 2, estimated_seconds: 40 } }), generation()]
-    fakeApi({ 'GET /api/v1/auth/me': ok(me()), 'GET /api/v1/generations/41': () => ok(answers.shift() ?? generation()) })
+    const fetch = fakeApi({
+      'GET /api/v1/auth/me': ok(me()),
+      'GET /api/v1/generations/41': () => ok(answers.shift() ?? generation()),
+      'GET /api/v1/notifications': ok({ results: [], next_cursor: null, has_more: false, unread_count: 1 }),
+    })
     const { wrapper, router } = await mountApp(Host, { url: '/generations/41' })
     expect(wrapper.get('[data-test="generation-status"]').text()).toContain('position 2')
     await vi.advanceTimersByTimeAsync(5000)
     expect(wrapper.find('[data-test="generation-status"]').exists()).toBe(false)
+    expect(fetch.requests.filter((r) => r.path === '/api/v1/notifications')).toHaveLength(1)
     vi.useRealTimers()
     await router.push('/generations/404')
     await flushPromises()

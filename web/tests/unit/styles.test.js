@@ -176,14 +176,21 @@ describe('style page', () => {
       style({ training_status: 'training', progress: { current_epoch: 9, total_epochs: 10, progress_percent: 90, estimated_seconds: 60, last_updated: 'x' } }),
       style(),
     ]
-    const fetch = fakeApi({ 'GET /api/v1/auth/me': ok(me()), 'GET /api/v1/styles/9': () => ok(answers.shift() ?? style()) })
+    const fetch = fakeApi({
+      'GET /api/v1/auth/me': ok(artistUser),
+      'GET /api/v1/styles/9': () => ok(answers.shift() ?? style()),
+      'GET /api/v1/notifications': ok({ results: [], next_cursor: null, has_more: false, unread_count: 1 }),
+    })
+    const notificationReads = () => fetch.requests.filter((r) => r.path === '/api/v1/notifications').length
     const { wrapper } = await mountApp(Host, { url: '/styles/9' })
     expect(wrapper.get('[data-test="training-progress"]').text()).toContain('Epoch 2 of 10 · 20%')
     expect(wrapper.get('[data-test="training-progress"]').text()).toContain('About 8 minutes left')
     await vi.advanceTimersByTimeAsync(5000)
     expect(wrapper.get('[data-test="training-progress"]').text()).toContain('Epoch 9 of 10')
+    expect(notificationReads()).toBe(0)
     await vi.advanceTimersByTimeAsync(5000)
     expect(wrapper.find('[data-test="training-progress"]').exists()).toBe(false)
+    expect(notificationReads()).toBe(1) // its artist's badge learns of the outcome at once
     const reads = fetch.requests.filter((r) => r.path === '/api/v1/styles/9').length
     await vi.advanceTimersByTimeAsync(20000)
     expect(fetch.requests.filter((r) => r.path === '/api/v1/styles/9')).toHaveLength(reads)
