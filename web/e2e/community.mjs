@@ -80,6 +80,10 @@ await run('community', async (session) => {
   await page.getByRole('tab', { name: '팔로잉' }).click()
   await feed.locator('article').nth(2).waitFor()
   await session.screenshot(page, 'feed-ko')
+  await feed.locator('article').first().locator('[data-test="open-comments"]').click()
+  await page.locator('[data-test="comments-modal"]').getByText('수정됨').waitFor()
+  await session.screenshot(page, 'comments-ko', { fullPage: false })
+  await page.locator('[data-test="close-comments"]').click()
   await switchLanguage(page, 'en')
 
   session.step('the artist gets notified: badge, list, read one, read all')
