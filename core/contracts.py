@@ -62,7 +62,7 @@ class TrainingFailure(_Message):
 
 # The Serve application that generates images; the API looks its handle up by this name.
 GENERATION_APP_NAME = "generation"
-API_APP_NAME = "api"  # the API as a Serve application (serve_apps/ingress), served at /
+API_APP_NAME = "api"  # the API as a Serve application (serve_apps/ingress.py), served at /
 
 
 class GenerationRejected(Exception):

@@ -14,8 +14,8 @@ from core.contracts import API_APP_NAME, GENERATION_APP_NAME
 from core.settings import AppSettings, Settings, StorageSettings
 from serve_apps.generation.app import DEPLOYMENT_NAME, build_app
 from serve_apps.generation.config import GenerationAppConfig
-from serve_apps.ingress.app import DEPLOYMENT_NAME as API_DEPLOYMENT
-from serve_apps.ingress.app import build_app as build_api
+from serve_apps.ingress import DEPLOYMENT_NAME as API_DEPLOYMENT
+from serve_apps.ingress import build_app as build_api
 
 CONFIG = Path(__file__).resolve().parents[2] / "cluster" / "serve.yaml"
 
@@ -31,7 +31,7 @@ def test_the_serve_config_builds_both_applications():
     assert set(applications) == {API_APP_NAME, GENERATION_APP_NAME}
 
     api = applications[API_APP_NAME]
-    assert api.route_prefix == "/" and api.import_path == "serve_apps.ingress.app:build_app"
+    assert api.route_prefix == "/" and api.import_path == "serve_apps.ingress:build_app"
     deployment = build_api(api.args)._bound_deployment
     assert deployment.name == API_DEPLOYMENT and deployment.ray_actor_options["num_gpus"] == 0
     assert deployment._deployment_config.autoscaling_config.min_replicas == 2
