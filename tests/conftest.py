@@ -11,23 +11,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cluster.postgres import create_database, drop_database, server_answers, start_embedded_postgres
-from core.settings import (
-    AppSettings,
-    AuthSettings,
-    DatabaseSettings,
-    Environment,
-    LimitSettings,
-    Settings,
-    StorageSettings,
-)
-from db.base import Base
+from core.settings import Settings
 from db.engine import create_sync_engine
 from db.migrate import upgrade
 from platform_api.app import create_app
+from tests.helpers import settings_for_tests, truncate_all
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -77,17 +69,11 @@ def sync_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _truncate_all(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.schema}"."{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
 def clean_database(sync_engine: Engine) -> Iterator[None]:
     """Tests commit for real (the API does); every table is emptied afterwards."""
     yield
-    _truncate_all(sync_engine)
+    truncate_all(sync_engine)
 
 
 @pytest.fixture
@@ -99,14 +85,7 @@ def db(sync_engine: Engine, clean_database: None) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        app=AppSettings(env=Environment.test, log_level="WARNING", data_dir=tmp_path / "data", run_reconcilers=False,
-                        public_read_cache_seconds=0),
-        database=DatabaseSettings(url=database_url),
-        storage=StorageSettings(local_dir=tmp_path / "objects"),
-        auth=AuthSettings(),
-        limits=LimitSettings(enabled=False),
-    )
+    return settings_for_tests(database_url, tmp_path)
 
 
 @pytest.fixture

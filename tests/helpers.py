@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from core.settings import (
@@ -13,12 +14,14 @@ from core.settings import (
     AuthSettings,
     DatabaseSettings,
     Environment,
+    LimitSettings,
     PaymentProvider,
     PaymentSettings,
     ProvenanceSettings,
     Settings,
     StorageSettings,
 )
+from db.base import Base
 from db.engine import create_api_engine, create_session_factory
 from db.models import Generation
 from platform_api.tokens import ledger
@@ -68,6 +71,25 @@ def production_settings(database_url: str = "postgresql://db.internal/style_lice
         "payments": PaymentSettings(provider=PaymentProvider.toss, toss_secret_key="live_sk_x", toss_client_key="live_ck_x"),
     } | sections
     return Settings(**values)
+
+
+def settings_for_tests(database_url: str, root: Path) -> Settings:
+    """What the `settings` fixture gives: the test database, files under `root`, no rate limits, no
+    reconcilers, no cached public pages."""
+    return Settings(
+        app=AppSettings(env=Environment.test, log_level="WARNING", data_dir=root / "data", run_reconcilers=False,
+                        public_read_cache_seconds=0),
+        database=DatabaseSettings(url=database_url),
+        storage=StorageSettings(local_dir=root / "objects"),
+        auth=AuthSettings(),
+        limits=LimitSettings(enabled=False),
+    )
+
+
+def truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.schema}"."{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def run_with_sessions(settings: Settings, work, clients: int):

@@ -31,20 +31,12 @@ from platform_api.app import create_app
 from platform_api.generations import transitions
 from tests.core.artwork import synthetic_artwork
 from tests.factories import make_artist, make_style
+from tests.stubs.compute import ServeDown
 from tests.stubs.server import BackgroundServer
 
 # Prompt tags that make `Replica` end a generation otherwise than with its own signed image.
 FAILS = "unlucky"  # a final failure: refunded
 MISLABELLED = "mislabelled"  # the stored image proves another generation
-
-
-class ServeDown:
-    """`app.state.generations` while no generation application is deployed: it also keeps the test process
-    from attaching to whatever Ray cluster runs on this machine."""
-
-    async def stream(self, job):
-        raise ConnectionError("the generation application is not deployed in this test")
-        yield  # an async generator, like the real one
 
 
 @dataclass
