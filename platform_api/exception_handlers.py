@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from platform_api import errors
 from platform_api.envelope import ErrorBody, ErrorEnvelope
@@ -55,9 +58,28 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, errors.VALIDATION_ERROR, details={"errors": problems})
 
 
+@functools.cache
+def _path_pattern(path: str) -> re.Pattern:
+    return compile_path(path)[0]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes. Starlette's 405 names only those of the first route matching the path,
+    and two routes often share one (`GET /styles`, `POST /styles`). A literal path is a resource of its own
+    (`/styles/me`), even where a route with a parameter (`PATCH /styles/{style_id}`) also matches it."""
+    path = request.scope["path"]
+    matching = [route for route in routing.iter_route_contexts(request.app.routes)
+                if route.methods and route.path and _path_pattern(route.path).match(path)]
+    literal = [route for route in matching if "{" not in route.path]
+    return ", ".join(sorted(set().union(*(route.methods for route in literal or matching))))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(request, errors.for_status(exc.status_code), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = (headers or {}) | {"Allow": _allowed_methods(request)}
+    return error_response(request, errors.for_status(exc.status_code), headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

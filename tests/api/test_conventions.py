@@ -109,6 +109,15 @@ def test_unknown_route_and_wrong_method(probe):
     assert response.headers["allow"] == "POST"
 
 
+@pytest.mark.parametrize(("path", "allow"), [("/api/v1/styles", "GET, POST"), ("/api/v1/comments/7", "DELETE, PATCH"),
+                                             ("/api/v1/users/me/profile-image", "DELETE, PUT"),
+                                             ("/api/v1/styles/me", "GET")])  # not PATCH /styles/{style_id}
+def test_allow_names_every_method_of_a_path_that_several_routes_share(probe, path, allow):
+    response = probe.options(path)  # found by fuzzing: Allow named the first route's methods only
+    _error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == allow
+
+
 @pytest.mark.parametrize(
     ("content", "headers"),
     [

@@ -4,7 +4,7 @@ it infers between them (an id one answer returns, used in the next request). Bes
 in the hostile ones of schemathesis.toml (NUL characters, numbers beyond BIGINT...). It does so three times:
 as an anonymous visitor, as a browser signed in with a session (cookie and X-CSRF-Token) and as a script with
 an API key. Every answer must be a status the operation documents, never a 5xx, with the declared content
-type and a body that matches the declared schema.
+type and a body that matches the declared schema; a 405 must name every method the path takes.
 
 CI runs a short profile: FUZZ_EXAMPLES cases per operation and phase, from a fixed seed, so a run is
 reproducible. `SL_FUZZ_EXAMPLES=200 pytest tests/api/test_fuzzing.py` explores further (docs/reliability.md).
@@ -36,7 +36,8 @@ from tests.stubs.server import BackgroundServer, free_port
 
 FUZZ_EXAMPLES = int(os.environ.get("SL_FUZZ_EXAMPLES", "5"))
 FUZZ_SEED = int(os.environ.get("SL_FUZZ_SEED", "20261127"))
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
+          "allow_header_conformance")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 HOSTILE_VALUES = Path(__file__).with_name("schemathesis.toml")
 # Operations that end the caller's own session or account: fuzzed anonymously, and with real callers in
