@@ -25,6 +25,8 @@ class ReplicaConfig(BaseModel):
     # What one replica reserves on the cluster.
     num_gpus: float = Field(default=0, ge=0)
     num_cpus: float = Field(default=1, ge=0)
+    # Custom Ray resources a replica needs: keeps replicas on the nodes that advertise them (a node group).
+    resources: dict[str, float] = Field(default_factory=dict)
 
     # Added to the replicas' environment (core.settings.Settings reads it): how tests and the local launcher
     # point replicas at their database, storage and data directory. Production sets the nodes' environment.
@@ -41,6 +43,8 @@ class ReplicaConfig(BaseModel):
     def deployment_options(self) -> dict[str, Any]:
         """Keyword arguments of `serve.deployment(...)`."""
         actor_options: dict[str, Any] = {"num_gpus": self.num_gpus, "num_cpus": self.num_cpus}
+        if self.resources:
+            actor_options["resources"] = dict(self.resources)
         if self.replica_env:
             actor_options["runtime_env"] = {"env_vars": dict(self.replica_env)}
         return {
