@@ -48,6 +48,9 @@ class AppSettings(_Section):
     max_json_body_bytes: int = 1 * 1024 * 1024
     # A style upload carries up to 100 images of 10 MB each plus form fields.
     max_multipart_body_bytes: int = 1024 * 1024 * 1024 + 8 * 1024 * 1024
+    # A body that stops arriving for this long is refused with 408: a stalled upload would otherwise hold one
+    # of the replica's request slots until the proxy's request timeout.
+    body_stall_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # How long an anonymous page of a public list (feed, styles, search) is served from this replica's copy.
     public_read_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 

@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         json_limit=settings.app.max_json_body_bytes,
         multipart_limit=settings.app.max_multipart_body_bytes,
+        stall_timeout=settings.app.body_stall_timeout_seconds,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     app.add_middleware(RequestIdMiddleware)

@@ -95,11 +95,13 @@ def error_responses(*codes: errors.ErrorCode) -> dict[int | str, dict[str, Any]]
     }
 
 
-# Declared on every route: any request can be malformed, rate limited or meet a server fault.
+# Declared on every route: any request can be malformed, too large or too slow, rate limited or meet a
+# server fault.
 COMMON_ERROR_RESPONSES = error_responses(
     errors.BAD_REQUEST,
     errors.VALIDATION_ERROR,
     errors.PAYLOAD_TOO_LARGE,
+    errors.REQUEST_TIMEOUT,
     errors.RATE_LIMITED,
     errors.INTERNAL_ERROR,
 )

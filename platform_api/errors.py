@@ -52,6 +52,9 @@ METHOD_NOT_ALLOWED = ErrorCode(
 )
 CONFLICT = ErrorCode("CONFLICT", 409, "The request conflicts with the current state.", "현재 상태와 충돌하는 요청입니다.")
 PAYLOAD_TOO_LARGE = ErrorCode("PAYLOAD_TOO_LARGE", 413, "The request body is too large.", "요청 본문이 너무 큽니다.")
+REQUEST_TIMEOUT = ErrorCode(
+    "REQUEST_TIMEOUT", 408, "The request body stopped arriving. Please try again.", "요청 본문 전송이 멈췄습니다. 다시 시도해 주세요."
+)
 UNSUPPORTED_MEDIA_TYPE = ErrorCode(
     "UNSUPPORTED_MEDIA_TYPE", 415, "This content type is not supported.", "지원하지 않는 콘텐츠 형식입니다."
 )
@@ -145,6 +148,7 @@ _BY_STATUS = {
     403: FORBIDDEN,
     404: NOT_FOUND,
     405: METHOD_NOT_ALLOWED,
+    408: REQUEST_TIMEOUT,
     409: CONFLICT,
     413: PAYLOAD_TOO_LARGE,
     415: UNSUPPORTED_MEDIA_TYPE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -63,16 +64,18 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413, by Content-Length up front or by counting a streamed body.
+    """Refuses bodies over the limit with 413, by Content-Length up front or by counting a streamed body, and
+    bodies that stop arriving for `stall_timeout` seconds with 408.
 
     It raises HTTPException from `receive`, which FastAPI re-raises from body parsing, so the ordinary
     error handler renders it in the envelope.
     """
 
-    def __init__(self, app: ASGIApp, *, json_limit: int, multipart_limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, json_limit: int, multipart_limit: int, stall_timeout: float) -> None:
         self.app = app
         self.json_limit = json_limit
         self.multipart_limit = multipart_limit
+        self.stall_timeout = stall_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,14 +86,22 @@ class BodyLimitMiddleware:
         limit = self.multipart_limit if content_type.startswith(b"multipart/form-data") else self.json_limit
         declared = headers.get(b"content-length")
         received = 0
+        body_complete = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_complete
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise HTTPException(413)
-            message = await receive()
+            if body_complete:  # later reads wait for the client to disconnect, however long that takes
+                return await receive()
+            try:
+                async with asyncio.timeout(self.stall_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(408) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_complete = not message.get("more_body", False)
                 if received > limit:
                     raise HTTPException(413)
             return message

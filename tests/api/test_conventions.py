@@ -3,6 +3,8 @@ request ids, languages, cursor pagination and a complete OpenAPI document."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +22,7 @@ from platform_api.envelope import Envelope, Page, WriteModel, ok
 from platform_api.errors import ApiError
 from platform_api.pagination import PageParamsDep, paginate
 from tests.factories import make_user
+from tests.stubs.server import BackgroundServer
 
 
 class EchoIn(WriteModel):
@@ -153,6 +156,36 @@ def test_oversized_streamed_body_is_refused_while_reading(probe):
 
     response = probe.post("/api/v1/probe/echo", content=chunks(), headers={"content-type": "application/json"})
     _error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+SLOW_BODY = b'{"email": "slow@example.com"}'
+SLOW_HEAD = (b"POST /api/v1/auth/dev-login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+             b"Content-Length: %d\r\n\r\n" % len(SLOW_BODY))
+
+
+@pytest.fixture
+def impatient_api(settings, clean_database) -> Iterator[socket.socket]:
+    """A connection to the API on a loopback port, which refuses a body that stops arriving for 0.8 s."""
+    settings.app.body_stall_timeout_seconds = 0.8
+    with (BackgroundServer(create_app(settings), lifespan=True) as server,
+          socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection):
+        yield connection
+
+
+def test_a_slow_but_steady_body_is_read(impatient_api):
+    impatient_api.sendall(SLOW_HEAD)
+    for start in range(0, len(SLOW_BODY), 4):
+        time.sleep(0.15)
+        impatient_api.sendall(SLOW_BODY[start:start + 4])
+    assert impatient_api.recv(65536).startswith(b"HTTP/1.1 200")
+
+
+def test_a_stalled_body_is_refused_with_408(impatient_api):
+    impatient_api.sendall(SLOW_HEAD + SLOW_BODY[:10])
+    started = time.monotonic()
+    answer = impatient_api.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408") and b'"code":"REQUEST_TIMEOUT"' in answer
+    assert time.monotonic() - started < 3
 
 
 def test_unexpected_errors_are_500_without_internals(probe, caplog):
