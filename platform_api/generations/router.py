@@ -25,8 +25,8 @@ router = APIRouter(prefix="/generations", tags=["generations"])
 SIGNED_IN_WRITE = (errors.UNAUTHORIZED, errors.CSRF_FAILED)
 
 
-async def _view(request: Request, db, generation) -> GenerationOut:
-    [view] = await service.views(db, [generation], image_url_for(request), request.app.state.settings)
+async def _view(request: Request, db, generation, viewer_id: int | None) -> GenerationOut:
+    [view] = await service.views(db, [generation], image_url_for(request), request.app.state.settings, viewer_id)
     return view
 
 
@@ -44,7 +44,7 @@ async def create_generation(body: GenerationCreate, request: Request, db: Sessio
     if claim.replay:
         return claim.replay
     generation = await service.request_generation(db, user, body)
-    result = ok(await _view(request, db, generation))
+    result = ok(await _view(request, db, generation, user.id))
     await claim.remember(db, status.HTTP_202_ACCEPTED, result)
     dispatcher = request.app.state.dispatcher
     after_commit(db, lambda: _dispatch(dispatcher, generation.id))
@@ -59,7 +59,7 @@ async def _dispatch(dispatcher, generation_id: int) -> None:
 async def my_generations(request: Request, db: SessionDep, user: CurrentUser, page: PageParamsDep):
     """All of mine, newest first, whatever their state or visibility."""
     result = await paginate(db, service.mine(user), [Generation.created_at, Generation.id], page)
-    views = await service.views(db, result.rows, image_url_for(request), request.app.state.settings)
+    views = await service.views(db, result.rows, image_url_for(request), request.app.state.settings, user.id)
     return ok(Page(results=views, next_cursor=result.next_cursor, has_more=result.has_more))
 
 
@@ -74,8 +74,9 @@ async def public_feed(request: Request, db: SessionDep, user: OptionalUser, page
 async def get_generation(generation_id: ResourceId, request: Request, db: SessionDep, user: OptionalUser):
     """With `progress` while processing and `queue` (position, wait) while queued; others see it only once
     it is public."""
-    generation = await visible_generation_or_404(db, generation_id, user.id if user else None)
-    return ok(await _view(request, db, generation))
+    viewer_id = user.id if user else None
+    generation = await visible_generation_or_404(db, generation_id, viewer_id)
+    return ok(await _view(request, db, generation, viewer_id))
 
 
 @router.patch(
@@ -87,7 +88,7 @@ async def update_generation(generation_id: ResourceId, body: GenerationUpdate, r
                             user: CurrentUser):
     """Share (is_public) or describe my image. Images are never deleted: unsharing replaces deletion."""
     generation = await service.update_generation(db, await service.owned_generation(db, generation_id, user), body)
-    return ok(await _view(request, db, generation))
+    return ok(await _view(request, db, generation, user.id))
 
 
 @router.get(

@@ -66,6 +66,8 @@ class GenerationOut(BaseModel):
     thumbnail_url: str | None
     like_count: int
     comment_count: int
+    # Null for anonymous readers.
+    liked_by_me: bool | None = None
     progress: GenerationProgressOut | None
     queue: QueueOut | None
     attempts: int

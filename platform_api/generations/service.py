@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from db.models import Artist, Generation, Style, User, generation_tags
 from platform_api import errors
+from platform_api.community.cards import liked_by
 from platform_api.community.visibility import listed_style
 from platform_api.errors import ApiError
 from platform_api.generations.schemas import (
@@ -116,7 +117,7 @@ async def _queue(db: AsyncSession, generations: Sequence[Generation], settings: 
 
 
 async def views(db: AsyncSession, generations: Sequence[Generation], image_url: ImageUrl,
-                settings: Settings) -> list[GenerationOut]:
+                settings: Settings, viewer_id: int | None) -> list[GenerationOut]:
     if not generations:
         return []
     styles = {row.id: row for row in (await db.execute(
@@ -124,10 +125,12 @@ async def views(db: AsyncSession, generations: Sequence[Generation], image_url: 
         .where(Style.id.in_({g.style_id for g in generations}))
     )).all()}
     queue = await _queue(db, generations, settings)
-    return [_view(g, styles[g.style_id], queue.get(g.id), image_url) for g in generations]
+    liked = await liked_by(db, viewer_id, (g.id for g in generations))
+    return [_view(g, styles[g.style_id], queue.get(g.id), image_url, liked) for g in generations]
 
 
-def _view(generation: Generation, style, queue: QueueOut | None, image_url: ImageUrl) -> GenerationOut:
+def _view(generation: Generation, style, queue: QueueOut | None, image_url: ImageUrl, liked: set[int] | None
+          ) -> GenerationOut:
     progress = None
     if generation.status == "processing" and generation.progress:
         progress = GenerationProgressOut.model_validate(generation.progress)
@@ -139,7 +142,8 @@ def _view(generation: Generation, style, queue: QueueOut | None, image_url: Imag
         aspect_ratio=generation.aspect_ratio, width=generation.width, height=generation.height,
         seed=generation.seed, cost_tokens=generation.cost_tokens, is_public=generation.is_public,
         image_url=image_url(generation.result_key), thumbnail_url=image_url(generation.thumbnail_key),
-        like_count=generation.like_count, comment_count=generation.comment_count, progress=progress,
+        like_count=generation.like_count, comment_count=generation.comment_count,
+        liked_by_me=None if liked is None else generation.id in liked, progress=progress,
         queue=queue, attempts=generation.attempts,
         error_code=generation.error_code if generation.status == "failed" else None,
         created_at=generation.created_at, completed_at=generation.completed_at,

@@ -39,6 +39,8 @@ class StyleArtist(BaseModel):
     user_id: int
     artist_name: str
     username: str
+    # Whether the reader follows the artist; null for anonymous readers.
+    followed_by_me: bool | None = None
 
 
 class StyleOut(BaseModel):

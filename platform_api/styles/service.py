@@ -225,15 +225,18 @@ async def row_views(db: AsyncSession, rows: Sequence[Row], viewer: User | None, 
     """Views of rows of `_STYLE_ROWS`; the viewer's own styles with their training details."""
     owned = [row.id for row in rows if viewer is not None and row.artist_user_id == viewer.id]
     details = await _owner_details(db, owned)
-    return [_view(row, details.get(row.id), image_url) for row in rows]
+    followed = None if viewer is None else set(await db.scalars(select(Follow.following_id).where(
+        Follow.follower_id == viewer.id, Follow.following_id.in_({row.artist_user_id for row in rows}))))
+    return [_view(row, details.get(row.id), image_url, followed) for row in rows]
 
 
-def _view(row: Row, owner: _OwnerDetails | None, image_url: ImageUrl) -> StyleOut:
+def _view(row: Row, owner: _OwnerDetails | None, image_url: ImageUrl, followed: set[int] | None) -> StyleOut:
     view = StyleOut(
         id=row.id, title=row.title, description=row.description,
         generation_cost_tokens=row.generation_cost_tokens, training_status=row.training_status, progress=None,
         thumbnail_url=image_url(row.thumbnail_key),
-        artist=StyleArtist(user_id=row.artist_user_id, artist_name=row.artist_name, username=row.username),
+        artist=StyleArtist(user_id=row.artist_user_id, artist_name=row.artist_name, username=row.username,
+                           followed_by_me=None if followed is None else row.artist_user_id in followed),
         tags=row.tags, generation_count=row.generation_count, created_at=row.created_at, trained_at=row.trained_at,
     )
     if owner is not None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from core.images import ImagePurpose
 from platform_api import errors
 from platform_api.auth import sessions
-from platform_api.auth.principal import CurrentUser
+from platform_api.auth.principal import CurrentUser, OptionalUser
 from platform_api.database import SessionDep
 from platform_api.envelope import Envelope, ResourceId, error_responses, ok
 from platform_api.errors import ApiError
@@ -29,8 +29,8 @@ class AccountClosed(BaseModel):
 
 
 @router.get("/{user_id}", response_model=Envelope[UserPublic], responses=error_responses(errors.NOT_FOUND))
-async def get_user(user_id: ResourceId, request: Request, db: SessionDep):
-    return ok(await service.public_profile(db, user_id, image_url_for(request)))
+async def get_user(user_id: ResourceId, request: Request, db: SessionDep, viewer: OptionalUser):
+    return ok(await service.public_profile(db, user_id, image_url_for(request), viewer.id if viewer else None))
 
 
 @router.patch(

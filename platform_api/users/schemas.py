@@ -87,6 +87,8 @@ class UserPublic(BaseModel):
     created_at: datetime
     artist: ArtistPublic | None
     stats: UserStats
+    # Whether the reader follows this artist; null for anonymous readers.
+    followed_by_me: bool | None = None
 
 
 class ProfileUpdate(WriteModel):

@@ -26,8 +26,10 @@ async def active_user(db: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def public_profile(db: AsyncSession, user_id: int, image_url: ImageUrl) -> UserPublic:
+async def public_profile(db: AsyncSession, user_id: int, image_url: ImageUrl, viewer_id: int | None) -> UserPublic:
     user = await active_user(db, user_id)
+    followed = None if viewer_id is None else bool(await db.scalar(select(exists().where(
+        Follow.follower_id == viewer_id, Follow.following_id == user.id))))
     public_generations = await db.scalar(
         select(func.count()).where(
             Generation.user_id == user.id, Generation.is_public, Generation.status == "completed"
@@ -57,6 +59,7 @@ async def public_profile(db: AsyncSession, user_id: int, image_url: ImageUrl) ->
             if style
             else None,
         ),
+        followed_by_me=followed,
     )
 
 

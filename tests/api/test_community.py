@@ -71,6 +71,18 @@ class TestLikes:
             assert _unlike(fan, image.id).json()["data"] == {"generation_id": image.id, "liked": False, "like_count": 0}
         assert drift() == []
 
+    def test_an_image_says_whether_its_reader_likes_it(self, client, db, artist_user):
+        image = _image(db, artist_user.id)
+
+        def liked():
+            return client.get(f"/api/v1/generations/{image.id}").json()["data"]["liked_by_me"]
+
+        assert liked() is None  # anonymous
+        dev_login(client, "fan@example.com")
+        assert liked() is False
+        assert _like(client, image.id).status_code in (200, 201)
+        assert liked() is True
+
     def test_only_public_finished_images_or_your_own(self, client, db):
         owner = dev_login(client, "owner@example.com")
         private = _image(db, owner["id"], is_public=False)
@@ -243,6 +255,21 @@ class TestFollows:
         assert response.json()["data"] == {"user_id": artist_user.id, "following": False, "follower_count": 0}
         assert_error(client.delete(url, headers=csrf_headers(client)), 404, "NOT_FOUND")
         assert drift() == []
+
+    def test_readers_see_whether_they_follow_the_artist(self, client, db, artist_user):
+        _, style = _style_of(db, artist_user)
+
+        def followed() -> list:
+            profile = client.get(f"/api/v1/users/{artist_user.id}").json()["data"]
+            detail = client.get(f"/api/v1/styles/{style.id}").json()["data"]
+            [listed] = client.get("/api/v1/styles").json()["data"]["results"]
+            return [profile["followed_by_me"], detail["artist"]["followed_by_me"], listed["artist"]["followed_by_me"]]
+
+        assert followed() == [None, None, None]  # anonymous
+        dev_login(client, "fan@example.com")
+        assert followed() == [False, False, False]
+        client.post(f"/api/v1/users/{artist_user.id}/follow", headers=csrf_headers(client))
+        assert followed() == [True, True, True]
 
     def test_who_cannot_be_followed(self, client, db):
         me = dev_login(client, "fan@example.com")
