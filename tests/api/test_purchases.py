@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
@@ -121,36 +122,49 @@ def test_a_purchase_credits_its_tokens_once(buyer, toss, db, audit):
     audit()
 
 
+@contextmanager
+def _live_buyer(app) -> Iterator[httpx.Client]:
+    """The buyer's browser, signed in, on the API served on a loopback port: requests truly run at once."""
+    with BackgroundServer(app, lifespan=True) as api, httpx.Client(base_url=api.url) as browser:
+        browser.post("/api/v1/auth/dev-login", json={"email": "buyer@example.com"})
+        browser.headers["X-CSRF-Token"] = browser.cookies["sl_csrf"]
+        yield browser
+
+
+def _at_once(times: int, request) -> list[httpx.Response]:
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(lambda _: request(), range(times)))
+
+
 def test_concurrent_confirms_credit_once(app, toss, db, clean_database, audit):
-    with BackgroundServer(app, lifespan=True) as api:
-        with httpx.Client(base_url=api.url) as browser:
-            browser.post("/api/v1/auth/dev-login", json={"email": "buyer@example.com"})
-            headers = {"X-CSRF-Token": browser.cookies["sl_csrf"]}
-            checkout = browser.post("/api/v1/tokens/purchase", json={"package_id": "basic_100"},
-                                    headers=headers).json()["data"]
-            payment_key = _pay(toss, checkout)
-            body = {"paymentKey": payment_key, "orderId": checkout["orderId"], "amount": str(checkout["amount"])}
-            with ThreadPoolExecutor(8) as pool:
-                statuses = list(pool.map(
-                    lambda _: browser.post("/api/v1/tokens/purchase/confirm", json=body, headers=headers).status_code,
-                    range(8),
-                ))
-    assert statuses == [200] * 8
+    with _live_buyer(app) as browser:
+        checkout = browser.post("/api/v1/tokens/purchase", json={"package_id": "basic_100"}).json()["data"]
+        payment_key = _pay(toss, checkout)
+        body = {"paymentKey": payment_key, "orderId": checkout["orderId"], "amount": str(checkout["amount"])}
+        responses = _at_once(8, lambda: browser.post("/api/v1/tokens/purchase/confirm", json=body))
+    assert [r.status_code for r in responses] == [200] * 8
     assert db.scalars(select(User.token_balance)).one() == 200
     audit()
 
 
+def test_concurrent_refunds_return_the_money_once(app, toss, db, clean_database, audit):
+    with _live_buyer(app) as browser:
+        checkout = browser.post("/api/v1/tokens/purchase", json={"package_id": "basic_100"}).json()["data"]
+        payment_key = _pay(toss, checkout)
+        body = {"paymentKey": payment_key, "orderId": checkout["orderId"], "amount": str(checkout["amount"])}
+        browser.post("/api/v1/tokens/purchase/confirm", json=body).raise_for_status()
+        refund = f"/api/v1/tokens/purchases/{checkout['purchase']['id']}/refund"
+        responses = _at_once(8, lambda: browser.post(refund))
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 7
+    assert toss.payments[payment_key]["status"] == "CANCELED"
+    assert db.scalars(select(User.token_balance)).one() == 100
+    audit()
+
+
 def test_the_same_idempotency_key_starts_one_order(app, db, clean_database):
-    with BackgroundServer(app, lifespan=True) as api:
-        with httpx.Client(base_url=api.url) as browser:
-            browser.post("/api/v1/auth/dev-login", json={"email": "buyer@example.com"})
-            headers = {"X-CSRF-Token": browser.cookies["sl_csrf"], "Idempotency-Key": "order-1"}
-            with ThreadPoolExecutor(16) as pool:
-                responses = list(pool.map(
-                    lambda _: browser.post("/api/v1/tokens/purchase", json={"package_id": "basic_100"},
-                                           headers=headers),
-                    range(16),
-                ))
+    with _live_buyer(app) as browser:
+        responses = _at_once(16, lambda: browser.post("/api/v1/tokens/purchase", json={"package_id": "basic_100"},
+                                                      headers={"Idempotency-Key": "order-1"}))
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["data"]["orderId"] for r in responses}) == 1
     assert len(db.scalars(select(Purchase)).all()) == 1
@@ -198,6 +212,17 @@ def test_another_users_order_cannot_be_confirmed(buyer, outsider, toss):
     assert_error(_confirm(outsider, checkout, payment_key), 404, "NOT_FOUND")
     assert _balance(outsider) == 100
     assert _confirm(buyer, checkout, payment_key).status_code == 200
+
+
+def test_a_payment_pays_for_its_own_order_only(buyer, toss, audit):
+    cheap, dear = _start(buyer, "basic_100"), _start(buyer, "premium_1000")
+    cheap_payment = _pay(toss, cheap)  # 10,000 KRW paid, then presented for the 80,000 KRW order
+    assert_error(_confirm(buyer, dear, cheap_payment), 402, "PAYMENT_FAILED")
+    assert _balance(buyer) == 100
+    assert _confirm(buyer, cheap, cheap_payment).status_code == 200  # it still pays for its own order
+    assert_error(_confirm(buyer, dear, cheap_payment), 409, "CONFLICT")  # and, used, for no other
+    assert _balance(buyer) == 200
+    audit()
 
 
 def test_a_declined_card_fails_the_purchase(buyer, toss, db, audit):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -12,6 +15,7 @@ from core.provenance_keys import CA_FILE, CHAIN_FILE, KEY_FILE, ensure_developme
 from core.settings import LimitSettings, ProvenanceSettings, Settings
 from platform_api.app import create_app
 from tests.helpers import assert_error, dev_login, production_settings
+from tests.stubs.server import BackgroundServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -62,6 +66,20 @@ def test_anonymous_requests_are_limited_per_ip(limited_settings, clean_database)
             assert client.get("/api/v1/users/999").status_code == 404
         _assert_429(client.get("/api/v1/users/999"))
         assert client.get("/healthz").status_code == 200  # probes are not product API calls
+
+
+def test_limits_hold_under_parallel_clients(limited_settings, clean_database):
+    """40 requests from 16 clients at once: exactly the budget passes. With Redis the budget is shared by
+    two API processes, as in production; in memory it is one process's own."""
+    limited_settings.limits.anonymous = "12/day"  # a window no run of this test straddles
+    processes = 2 if limited_settings.limits.redis_url else 1
+    with ExitStack() as stack:
+        urls = [stack.enter_context(BackgroundServer(create_app(limited_settings), lifespan=True)).url
+                for _ in range(processes)]
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda n: httpx.get(f"{urls[n % processes]}/api/v1/users/999").status_code,
+                                     range(40)))
+    assert (statuses.count(404), statuses.count(429)) == (12, 28)
 
 
 def test_authenticated_requests_are_limited_per_user(limited_settings, clean_database):

@@ -5,104 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
 from core.artworks import store_training_image
-from core.images import (
-    IMAGE_SIZE_EXCEEDED,
-    IMAGE_TOO_SMALL,
-    INVALID_IMAGE_FORMAT,
-    MAX_UPLOAD_BYTES,
-    ImagePurpose,
-    ImageRejected,
-    validate_upload,
-)
-from tests.core.artwork import synthetic_artwork
-
-SCRIPT = b"<script>alert(document.cookie)</script>"
-
-
-def _save(image: Image.Image, image_format: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **params)
-    return buffer.getvalue()
-
-
-def _artwork(width: int = 640, height: int = 640) -> Image.Image:
-    return synthetic_artwork(width, height, seed=3)
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def _png_from_rows(width: int, height: int, bit_depth: int, colour_type: int, rows) -> bytes:
-    """A PNG written by hand, for what Pillow will not write (16-bit RGB, decompression bombs)."""
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(b"\x00" + row) for row in rows) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data)
-            + _png_chunk(b"IEND", b""))
-
-
-def _decompression_bomb() -> bytes:
-    """20000×20000 one-bit pixels: 50 MB of zeros that compress to about 50 kB."""
-    return _png_from_rows(20_000, 20_000, 1, 0, (bytes(2_500) for _ in range(20_000)))
-
-
-def _animated_png() -> bytes:
-    frames = [_artwork(), _artwork().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
-    return _save(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
-
-
-def _multi_picture_jpeg() -> bytes:
-    return _save(_artwork(), "MPO", save_all=True, append_images=[_artwork()])
-
-
-def _jpeg_claiming(width: int, height: int) -> bytes:
-    data = bytearray(_save(_artwork(), "JPEG"))
-    frame = data.index(b"\xff\xc0")
-    data[frame + 5 : frame + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
-def _png_with_bad_checksum() -> bytes:
-    data = bytearray(_save(_artwork(), "PNG"))
-    data[data.index(b"IDAT") + 40] ^= 0xFF
-    return bytes(data)
-
-
-BAD_UPLOADS = {
-    "truncated PNG": (lambda: _save(_artwork(), "PNG")[:-5000], INVALID_IMAGE_FORMAT),
-    "truncated JPEG": (lambda: _save(_artwork(), "JPEG")[:4000], INVALID_IMAGE_FORMAT),
-    "20000×20000 decompression bomb": (_decompression_bomb, IMAGE_SIZE_EXCEEDED),
-    "JPEG header claiming 30000×30000": (lambda: _jpeg_claiming(30_000, 30_000), IMAGE_SIZE_EXCEEDED),
-    "GIF renamed .png": (lambda: _save(_artwork(), "GIF"), INVALID_IMAGE_FORMAT),
-    "WebP": (lambda: _save(_artwork(), "WEBP"), INVALID_IMAGE_FORMAT),
-    "animated PNG": (_animated_png, INVALID_IMAGE_FORMAT),
-    "multi-picture JPEG": (_multi_picture_jpeg, INVALID_IMAGE_FORMAT),
-    "511×600": (lambda: _save(_artwork(511, 600), "PNG"), IMAGE_TOO_SMALL),
-    "600×511 JPEG": (lambda: _save(_artwork(600, 511), "JPEG"), IMAGE_TOO_SMALL),
-    "10 MB + 1 byte": (lambda: _save(_artwork(), "PNG").ljust(MAX_UPLOAD_BYTES + 1, b"\x01"),
-                       IMAGE_SIZE_EXCEEDED),
-    "zero bytes": (lambda: b"", INVALID_IMAGE_FORMAT),
-    "HTML named .jpg": (lambda: b"<!DOCTYPE html><html><body>" + SCRIPT + b"</body></html>",
-                        INVALID_IMAGE_FORMAT),
-    "SVG with a script": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg">' + SCRIPT + b"</svg>",
-                          INVALID_IMAGE_FORMAT),
-    "PNG with HTML after its end": (lambda: _save(_artwork(), "PNG") + b"<html>" + SCRIPT,
-                                    INVALID_IMAGE_FORMAT),
-    "JPEG with a ZIP after its end": (lambda: _save(_artwork(), "JPEG") + b"PK\x03\x04" + bytes(40),
-                                      INVALID_IMAGE_FORMAT),
-    "PNG with a damaged chunk": (_png_with_bad_checksum, INVALID_IMAGE_FORMAT),
-    "PNG signature then garbage": (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, INVALID_IMAGE_FORMAT),
-    "JPEG markers then garbage": (lambda: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + SCRIPT, INVALID_IMAGE_FORMAT),
-}
+from core.images import IMAGE_TOO_SMALL, ImagePurpose, ImageRejected, validate_upload
+from tests.core.image_corpus import BAD_UPLOADS, SCRIPT, png_from_rows, sample_artwork, save_image
 
 
 @pytest.mark.parametrize("name", BAD_UPLOADS)
@@ -117,26 +27,26 @@ def test_bad_uploads_are_refused_with_their_code_and_store_nothing(name, local_s
 
 
 def _cmyk_jpeg() -> bytes:
-    return _save(Image.new("CMYK", (640, 640), (0, 255, 255, 0)), "JPEG", quality=95)
+    return save_image(Image.new("CMYK", (640, 640), (0, 255, 255, 0)), "JPEG", quality=95)
 
 
 def _sixteen_bit_rgb_png() -> bytes:
     ramp = np.linspace(0, 65535, 640).astype(">u2")
     row = np.stack([ramp, ramp[::-1], np.full(640, 0x8000, ">u2")], axis=-1).tobytes()
-    return _png_from_rows(640, 600, 16, 2, (row for _ in range(600)))
+    return png_from_rows(640, 600, 16, 2, (row for _ in range(600)))
 
 
 def _sixteen_bit_grey_png() -> bytes:
-    return _save(Image.fromarray(np.full((600, 640), 0x8080, dtype=np.uint16)), "PNG")
+    return save_image(Image.fromarray(np.full((600, 640), 0x8080, dtype=np.uint16)), "PNG")
 
 
 def _palette_png_with_transparency() -> bytes:
-    palette = _artwork().quantize(colors=16)
+    palette = sample_artwork().quantize(colors=16)
     pixels = np.asarray(palette).copy()
     pixels[:100, :] = 15  # a transparent band across the top
     image = Image.fromarray(pixels, mode="P")
     image.putpalette(palette.getpalette())
-    return _save(image, "PNG", transparency=15)
+    return save_image(image, "PNG", transparency=15)
 
 
 def _exif_rotated_jpeg() -> bytes:
@@ -145,14 +55,14 @@ def _exif_rotated_jpeg() -> bytes:
     image.paste((230, 20, 20), (0, 0, 600, 100))
     exif = Image.Exif()
     exif[0x0112] = 6
-    return _save(image, "JPEG", exif=exif, quality=95)
+    return save_image(image, "JPEG", exif=exif, quality=95)
 
 
 def _jpeg_with_script_in_exif() -> bytes:
     exif = Image.Exif()
     exif[0x010E] = SCRIPT.decode()  # ImageDescription
     exif[0x013B] = "Someone Else"  # Artist
-    return _save(_artwork(), "JPEG", exif=exif, comment=SCRIPT, quality=90)
+    return save_image(sample_artwork(), "JPEG", exif=exif, comment=SCRIPT, quality=90)
 
 
 def _png_with_text_and_profile() -> bytes:
@@ -161,7 +71,7 @@ def _png_with_text_and_profile() -> bytes:
     xmp = "<x:xmpmeta xmlns:x='adobe:ns:meta/'>" + SCRIPT.decode() + "</x:xmpmeta>"
     text.add_itxt("XML:com.adobe.xmp", xmp)
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    return _save(_artwork(), "PNG", pnginfo=text, icc_profile=profile)
+    return save_image(sample_artwork(), "PNG", pnginfo=text, icc_profile=profile)
 
 
 AWKWARD_UPLOADS = {
@@ -232,21 +142,21 @@ def test_transparency_is_kept_where_the_purpose_wants_it():
 
 
 def test_formats_follow_the_content_not_the_declared_type():
-    jpeg = validate_upload(_save(_artwork(), "JPEG"), purpose=ImagePurpose.training)
+    jpeg = validate_upload(save_image(sample_artwork(), "JPEG"), purpose=ImagePurpose.training)
     assert (jpeg.content_type, jpeg.extension) == ("image/jpeg", "jpg")
-    png = validate_upload(_save(_artwork(), "PNG"), purpose=ImagePurpose.training)
+    png = validate_upload(save_image(sample_artwork(), "PNG"), purpose=ImagePurpose.training)
     assert (png.content_type, png.extension) == ("image/png", "png")
 
 
 def test_profile_and_signature_images_may_be_small():
-    small = _save(Image.new("RGBA", (64, 64), (200, 30, 30, 128)), "PNG")
+    small = save_image(Image.new("RGBA", (64, 64), (200, 30, 30, 128)), "PNG")
     assert validate_upload(small, purpose=ImagePurpose.profile).width == 64
     with pytest.raises(ImageRejected) as refused:
-        validate_upload(_save(Image.new("RGB", (16, 16)), "PNG"), purpose=ImagePurpose.profile)
+        validate_upload(save_image(Image.new("RGB", (16, 16)), "PNG"), purpose=ImagePurpose.profile)
     assert refused.value.code == IMAGE_TOO_SMALL
     assert ImagePurpose.profile.is_public and not ImagePurpose.signature.is_public
     assert not ImagePurpose.training.is_public
 
 
 def test_nul_padding_after_the_end_is_tolerated():
-    assert validate_upload(_save(_artwork(), "JPEG") + bytes(16), purpose=ImagePurpose.training).width == 640
+    assert validate_upload(save_image(sample_artwork(), "JPEG") + bytes(16), purpose=ImagePurpose.training).width == 640
