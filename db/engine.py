@@ -17,8 +17,13 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# How the API's connections appear in pg_stat_activity (operators, and the chaos test, pick them out by it).
+API_APPLICATION_NAME = "style-license-api"
+
+
 def _connect_args(settings: DatabaseSettings) -> dict:
-    return {"options": f"-c statement_timeout={settings.statement_timeout_ms}"}
+    return {"options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "application_name": API_APPLICATION_NAME}
 
 
 def create_api_engine(settings: DatabaseSettings) -> AsyncEngine:

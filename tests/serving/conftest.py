@@ -100,3 +100,12 @@ def deploy_generation_app(settings: Settings) -> None:
                                  models_dir=settings.app.data_dir / "models",
                                  adapter_cache_dir=settings.app.data_dir / "adapters")
     run_app(build_app(config), GENERATION_APP_NAME)
+
+
+@pytest.fixture
+def ray_nodes(tmp_path: Path, database_url: str, clean_database, tiny_model: str):
+    """A head and two worker nodes started with `ray start`, both applications RUNNING (ray_cluster.py)."""
+    from tests.serving.ray_cluster import running_cluster
+
+    with running_cluster(tmp_path, database_url, tiny_model) as cluster:
+        yield cluster

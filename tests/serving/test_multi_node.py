@@ -4,255 +4,63 @@ with their own ports and temp dirs): a CPU head holding the API's Serve applicat
 ends completed or refunded, once, and the ledger audit is clean; a training job on a lost node ends failed and
 its artist is notified.
 
-The nodes run in their own processes (this test process may already be a driver of the session's cluster),
-and everything is reached the way production reaches it: HTTP through Serve's proxy, the dashboard's REST
-API with Ray's token."""
+The cluster: tests/serving/ray_cluster.py."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import httpx
-import psutil
 import pytest
-import yaml
 from sqlalchemy import select
 
-from cluster.deploy import SERVE_CONFIG
 from core.contracts import API_APP_NAME, GENERATION_APP_NAME
-from core.settings import StorageSettings
-from core.storage import create_object_store
 from db.models import Generation, Notification, Style, TrainingRun, User
 from platform_api.tokens.audit import audit_database
-from tests.factories import make_style
-from tests.serving.styles import adapter_key
+from tests.serving.ray_cluster import signed_in, style_with_adapter, until
 from tests.training.conftest import training_images
 
-RAY = str(Path(sys.executable).with_name("ray"))
-SERVE = str(Path(sys.executable).with_name("serve"))
 GENERATIONS = 12
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-@dataclass
-class Node:
-    name: str
-    process: subprocess.Popen
-    log: Path
-    killed: bool = False
-
-    def kill(self) -> None:
-        """Like a machine lost: every process of the node at once, no shutdown. Its whole process tree, not
-        its process group: Ray starts a job's entrypoint in a session of its own."""
-        self.killed = True
-        root = psutil.Process(self.process.pid)
-        for process in [*root.children(recursive=True), root]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        self.process.wait(timeout=30)
-
-    def check(self) -> None:
-        if not self.killed and self.process.poll() is not None:
-            raise AssertionError(f"node {self.name} exited:\n" + self.log.read_text()[-3000:])
-
-
-@dataclass
-class Cluster:
-    env: dict[str, str]
-    dashboard: str
-    proxy: str
-    folder: Path
-    # Ray's socket paths must stay under 108 bytes: its temp dirs live in a short folder of their own.
-    ray_dir: Path
-    nodes: dict[str, Node] = field(default_factory=dict)
-
-    def start(self, name: str, *arguments: str, resources: dict[str, float] | None = None) -> None:
-        """A node named by a custom resource of its own (the state API tells nodes apart by resources)."""
-        manager, objects, metrics, agent, agent_grpc, runtime_env = _free_ports(6)
-        log = self.folder / f"{name}.log"
-        command = [
-            RAY, "start", "--block", "--disable-usage-stats", "--node-ip-address=127.0.0.1",
-            f"--temp-dir={self.ray_dir / name}", f"--node-manager-port={manager}",
-            f"--object-manager-port={objects}", f"--metrics-export-port={metrics}",
-            f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",
-            f"--runtime-env-agent-port={runtime_env}", f"--resources={json.dumps({name: 1} | (resources or {}))}",
-            *arguments,
-        ]
-        process = subprocess.Popen(command, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        self.nodes[name] = Node(name, process, log)
-
-    def get(self, path: str) -> dict:
-        response = httpx.get(f"{self.dashboard}{path}", headers=self.auth, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {Path(self.env['RAY_AUTH_TOKEN_PATH']).read_text()}"}
-
-    def alive_nodes(self) -> dict[str, str]:
-        """node id → node name, for every alive node."""
-        for node in self.nodes.values():
-            node.check()
-        nodes = self.get("/api/v0/nodes?limit=100&detail=true")["data"]["result"]["result"]
-        return {node["node_id"]: name for node in nodes if node["state"] == "ALIVE"
-                for name in self.nodes if name in node["resources_total"]}
-
-    def replica_nodes(self, application: str) -> list[str]:
-        details = self.get("/api/serve/applications/")
-        deployments = details["applications"][application]["deployments"].values()
-        return [replica["node_id"] for deployment in deployments for replica in deployment["replicas"]
-                if replica["state"] == "RUNNING"]
-
-
-def _until(condition, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (httpx.HTTPError, KeyError):
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, database_url: str, clean_database, tiny_model: str) -> Iterator[Cluster]:
-    gcs, dashboard, proxy = _free_ports(3)
-    token = tmp_path / "ray-token"
-    token.write_text(os.urandom(32).hex())
-    env = os.environ | {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
-    cluster = Cluster(env=env, dashboard=f"http://127.0.0.1:{dashboard}", proxy=f"http://127.0.0.1:{proxy}",
-                      folder=tmp_path, ray_dir=Path(tempfile.mkdtemp(prefix="sl-nodes-")))
-    # The head schedules nothing but the API replica (its custom resource); the workers, one CPU and one GPU
-    # each: a generation replica takes the GPU, a training job the CPU.
-    cluster.start("head", "--head", f"--port={gcs}", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
-                  f"--dashboard-port={dashboard}", "--num-cpus=0", "--num-gpus=0", resources={"api_node": 1})
-    try:
-        _until(lambda: cluster.alive_nodes(), 120, "the head")
-        for worker in ("worker_a", "worker_b"):
-            cluster.start(worker, f"--address=127.0.0.1:{gcs}", "--num-cpus=1", "--num-gpus=1")
-        _until(lambda: len(cluster.alive_nodes()) == 3, 120, "two workers")
-        _deploy(cluster, tmp_path, database_url, tiny_model, proxy)
-        yield cluster
-    finally:
-        for node in reversed(list(cluster.nodes.values())):
-            if node.process.poll() is None:
-                node.kill()
-        shutil.rmtree(cluster.ray_dir, ignore_errors=True)
-
-
-def _deploy(cluster: Cluster, folder: Path, database_url: str, tiny_model: str, proxy_port: int) -> None:
-    environment = {
-        "DATABASE_URL": database_url, "SL_ENV": "test", "SL_DATA_DIR": str(folder / "data"),
-        "SL_STORAGE_LOCAL_DIR": str(folder / "objects"), "SL_BASE_MODEL": tiny_model,
-        "SL_LIMITS_ENABLED": "false", "SL_LOG_LEVEL": "WARNING", "SL_DIFFUSION_INFERENCE_STEPS": "2",
-        "SL_DIFFUSION_TRAINING_EPOCHS": "50", "SL_DIFFUSION_TRAINING_RESOLUTION": "64",
-        "SL_DIFFUSION_TRAINING_RANK": "4", "SL_DIFFUSION_SAMPLE_STEPS": "2",
-        # Retries come quickly and a lost dispatcher's lease runs out soon.
-        "SL_GENERATION_RETRY_DELAYS_SECONDS": "[0, 1, 2, 3]", "SL_GENERATION_LEASE_SECONDS": "10",
-        "SL_RAY_DASHBOARD_PORT": cluster.dashboard.rsplit(":", 1)[1], "SL_RAY_JOB_PYTHON": sys.executable,
-        "SL_RAY_TRAINING_NUM_GPUS": "0", "SL_RAY_JOB_TORCH_THREADS": "1",
-        "SL_RAY_CALLBACK_URL": cluster.proxy, "SL_RAY_JOB_WORK_DIR": str(folder / "training"),
-        "SL_RAY_JOB_MODELS_DIR": str(folder / "models"),
-    }
-    config = yaml.safe_load(SERVE_CONFIG.read_text())
-    config["proxy_location"] = "HeadOnly"
-    config["http_options"] |= {"host": "127.0.0.1", "port": proxy_port}
-    shapes = {
-        API_APP_NAME: {"min_replicas": 1, "max_replicas": 1, "num_cpus": 0, "resources": {"api_node": 0.1}},
-        GENERATION_APP_NAME: {"min_replicas": 2, "max_replicas": 2, "num_gpus": 1, "num_cpus": 0,
-                              "torch_threads": 1, "models_dir": str(folder / "models"),
-                              "adapter_cache_dir": str(folder / "adapters")},
-    }
-    for application in config["applications"]:
-        application["args"] |= shapes[application["name"]] | {"replica_env": environment}
-    path = folder / "serve.yaml"
-    path.write_text(yaml.safe_dump(config))
-    subprocess.run([SERVE, "deploy", str(path), "--address", cluster.dashboard], env=cluster.env, check=True,
-                   capture_output=True, timeout=120)
-
-    def running() -> bool:
-        applications = cluster.get("/api/serve/applications/")["applications"]
-        return all(applications[name]["status"] == "RUNNING" for name in (API_APP_NAME, GENERATION_APP_NAME))
-
-    _until(running, 300, "both applications RUNNING", interval=1)
-
-
-def _signed_in(cluster: Cluster, email: str) -> httpx.Client:
-    client = httpx.Client(base_url=cluster.proxy, timeout=30)
-    client.post("/api/v1/auth/dev-login", json={"email": email}).raise_for_status()
-    client.headers["X-CSRF-Token"] = client.cookies["sl_csrf"]
-    return client
-
-
 @pytest.mark.timeout(900)
-def test_losing_worker_nodes_loses_no_generation_and_fails_the_training_on_them(cluster, db, database_url,
+def test_losing_worker_nodes_loses_no_generation_and_fails_the_training_on_them(ray_nodes, db, database_url,
                                                                                    style_adapters, tmp_path):
-    nodes = cluster.alive_nodes()
+    nodes = ray_nodes.alive_nodes()
     head = next(node_id for node_id, name in nodes.items() if name == "head")
-    generation_nodes = cluster.replica_nodes(GENERATION_APP_NAME)
+    generation_nodes = ray_nodes.replica_nodes(GENERATION_APP_NAME)
     assert len(set(generation_nodes)) == 2 and head not in generation_nodes  # one replica on each worker
-    assert cluster.replica_nodes(API_APP_NAME) == [head]
+    assert ray_nodes.replica_nodes(API_APP_NAME) == [head]
 
-    style = make_style(db, title="Ink Wash", training_status="completed", generation_cost_tokens=1)
-    style.adapter_key = adapter_key(style.id)
-    db.commit()
-    store = create_object_store(StorageSettings(local_dir=tmp_path / "objects"))
-    asyncio.run(store.put(style.adapter_key, style_adapters[1], content_type="application/octet-stream"))
+    style = style_with_adapter(db, tmp_path, style_adapters[1])
 
-    fan = _signed_in(cluster, "fan@example.com")
+    fan = signed_in(ray_nodes, "fan@example.com")
     ids = []
     for index in range(GENERATIONS):
         response = fan.post("/api/v1/generations", json={"style_id": style.id, "prompt_tags": [f"lake {index}"]})
         assert response.status_code == 202, response.text
         ids.append(response.json()["data"]["id"])
     # A worker goes away while its replica is drawing.
-    _until(lambda: db.scalar(select(Generation.id).where(Generation.status == "processing").limit(1)), 120,
+    until(lambda: db.scalar(select(Generation.id).where(Generation.status == "processing").limit(1)), 120,
            "a generation processing", interval=0.2)
-    lost = next(node_id for node_id, name in cluster.alive_nodes().items() if name == "worker_a")
-    cluster.nodes["worker_a"].kill()
+    lost = next(node_id for node_id, name in ray_nodes.alive_nodes().items() if name == "worker_a")
+    ray_nodes.nodes["worker_a"].kill()
 
     def all_finished() -> list[dict]:
         views = [fan.get(f"/api/v1/generations/{i}").json()["data"] for i in ids]
         return views if all(view["status"] in ("completed", "failed") for view in views) else []
 
-    views = _until(all_finished, 300, "every generation to finish", interval=1)
+    views = until(all_finished, 300, "every generation to finish", interval=1)
     completed = [view for view in views if view["status"] == "completed"]
     assert completed, "the surviving replica drew nothing"
     db.rollback()
     balance = db.scalar(select(User.token_balance).where(User.email == "fan@example.com"))
     assert balance == 100 - len(completed)  # the welcome bonus, less one token per completed image only
     assert asyncio.run(audit_database(database_url)) == []
-    assert lost not in cluster.alive_nodes()
+    assert lost not in ray_nodes.alive_nodes()
 
     # Training: a job placed on the surviving worker, which then goes away too.
-    artist = _signed_in(cluster, "painter@example.com")
+    artist = signed_in(ray_nodes, "painter@example.com")
     artist.post("/api/v1/users/me/upgrade-to-artist",
                 data={"artist_name": "Painter", "verified_email": "painter@example.com"},
                 files={"signature_image": ("signature.png", training_images(1, size=64)[0], "image/png")},
@@ -268,12 +76,12 @@ def test_losing_worker_nodes_loses_no_generation_and_fails_the_training_on_them(
         run = db.scalar(select(TrainingRun).where(TrainingRun.style_id == style_id))
         if run is None:
             return None
-        job = cluster.get(f"/api/jobs/{run.submission_id}")
+        job = ray_nodes.get(f"/api/jobs/{run.submission_id}")
         return job["driver_node_id"] if job["status"] == "RUNNING" and job.get("driver_node_id") else None
 
-    driver_node = _until(job_running, 180, "the training job running")
-    assert cluster.alive_nodes()[driver_node] == "worker_b"
-    cluster.nodes["worker_b"].kill()
+    driver_node = until(job_running, 180, "the training job running")
+    assert ray_nodes.alive_nodes()[driver_node] == "worker_b"
+    ray_nodes.nodes["worker_b"].kill()
 
     def failed() -> bool:
         db.rollback()
@@ -281,7 +89,7 @@ def test_losing_worker_nodes_loses_no_generation_and_fails_the_training_on_them(
         assert run.status != "succeeded", "the job finished on a node that was gone"
         return run.status == "failed" and db.get(Style, style_id).training_status == "failed"
 
-    _until(failed, 240, "the training run marked failed", interval=1)
+    until(failed, 240, "the training run marked failed", interval=1)
     notification_types = db.scalars(select(Notification.type).join(User, User.id == Notification.recipient_id)
                                     .where(User.email == "painter@example.com"))
     assert "style_training_failed" in set(notification_types)
