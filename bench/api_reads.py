@@ -76,7 +76,8 @@ def bare_app():
     return app
 
 
-def _seed(url: str, generations: int) -> None:
+def seed_catalogue(url: str, generations: int) -> None:
+    """Artists with trained styles, tags, users and public images, in bulk SQL."""
     artists, users, tags = 300, 3000, 600
     statements = [
         f"INSERT INTO auth.users (email, username, role) SELECT 'u' || g || '@bench.example', "
@@ -197,7 +198,7 @@ def run(server_url: str, clients: int, seconds: float, generations: int, think_t
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     try:
         upgrade(url)
-        _seed(url, generations)
+        seed_catalogue(url, generations)
         with tempfile.TemporaryDirectory() as data_dir:
             api_env = {"DATABASE_URL": url, "SL_ENV": "development", "SL_DATA_DIR": data_dir,
                        "SL_LIMITS_ENABLED": "false", "SL_RUN_RECONCILERS": "false", "SL_LOG_LEVEL": "WARNING"}

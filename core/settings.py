@@ -258,6 +258,13 @@ class Settings(BaseSettings):
         return self.app.env is Environment.production
 
     @model_validator(mode="after")
+    def _objects_under_the_data_dir(self) -> Settings:
+        # Unless set on its own, local storage lives in SL_DATA_DIR like everything else the platform keeps.
+        if "local_dir" not in self.storage.model_fields_set:
+            self.storage.local_dir = self.app.data_dir / "objects"
+        return self
+
+    @model_validator(mode="after")
     def refuse_unsafe_production(self) -> Settings:
         if not self.is_production:
             return self

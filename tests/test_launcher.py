@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 
+from bench import load
 from cluster.postgres import libpq_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +72,7 @@ class Launch:
 
 def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
     data_dir = tmp_path / "data"
-    first = Launch(data_dir, _free_port())
+    first = Launch(data_dir, _free_port(), SL_LIMITS_ENABLED="false")  # the crowd below shares one address
     try:
         assert first.wait_ready()["data"] == {"status": "ready", "database": "ok"}
         assert "Style License is running: http://localhost:" in first.log.read_text()
@@ -87,6 +89,7 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
             connection.execute(
                 "INSERT INTO auth.users (email, username) VALUES ('kept@example.com', 'kept_user')"
             )
+        _a_short_crowd(first, data_dir)
     finally:
         first.stop()
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was left running"
@@ -98,10 +101,20 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
     try:
         second.wait_ready()
         with psycopg.connect(libpq_url(second.database_url())) as connection:
-            rows = connection.execute("SELECT username FROM auth.users").fetchall()
+            rows = connection.execute("SELECT username FROM auth.users WHERE email = 'kept@example.com'").fetchall()
         assert rows == [("kept_user",)]
     finally:
         second.stop()
+
+
+def _a_short_crowd(launch: Launch, data_dir: Path) -> None:
+    """bench/load.py's crowd, briefly (the CI profile of the load benchmark): every action answered, no 5xx."""
+    database_url = launch.database_url()
+    load.seed(database_url, data_dir, images=200)
+    results = asyncio.run(load.drive(f"http://127.0.0.1:{launch.port}", users=10, seconds=6, think_ms=300,
+                                     image_ids=load.public_image_ids(database_url)))
+    assert results.server_errors == 0 and not results.errors, dict(results.errors)
+    assert {"feed", "styles", "search", "image"} <= set(results.latencies)
 
 
 def test_make_run_starts_and_stops_seaweedfs_for_s3_local(tmp_path: Path):
