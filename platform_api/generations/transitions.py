@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.contracts import GenerationProgress, GenerationResult
 from core.settings import Settings
 from db.models import Artist, Generation, Style
-from platform_api.metrics.events import GENERATIONS_FINISHED, count_after_commit
 from platform_api.notifications.service import notify
 from platform_api.tokens import ledger
 
@@ -89,7 +88,6 @@ async def complete(db: AsyncSession, generation_id: int, attempt: int, result: G
                                    share=settings.payments.artist_share)
     await notify(db, recipient_id=generation.user_id, type="generation_complete",
                  data={"generation_id": generation.id, "style_id": style.id, "style_title": style.title})
-    count_after_commit(db, GENERATIONS_FINISHED.labels("completed"))
     return True
 
 
@@ -114,5 +112,4 @@ async def fail_attempt(db: AsyncSession, generation_id: int, attempt: int | None
     style_title = await db.scalar(select(Style.title).where(Style.id == generation.style_id))
     await notify(db, recipient_id=generation.user_id, type="generation_failed",
                  data={"generation_id": generation.id, "style_id": generation.style_id, "style_title": style_title})
-    count_after_commit(db, GENERATIONS_FINISHED.labels("failed"))
     return "failed"

@@ -11,7 +11,6 @@ from platform_api.auth.principal import bearer_credential
 from platform_api.auth.secrets import same_secret
 from platform_api.envelope import error_responses
 from platform_api.errors import ApiError
-from platform_api.metrics.events import EVENT_COUNTERS
 from platform_api.metrics.http import REQUEST_DURATION
 from platform_api.metrics.state import PlatformState
 
@@ -19,10 +18,9 @@ router = APIRouter(tags=["operations"])
 
 
 def create_registry(app: FastAPI) -> None:
-    """One registry per app (tests build many apps in one process); the counters themselves are process-wide."""
+    """One registry per app (tests build many apps in one process); the latency histogram is process-wide."""
     registry = CollectorRegistry(auto_describe=True)
-    for collector in (REQUEST_DURATION, *EVENT_COUNTERS):
-        registry.register(collector)
+    registry.register(REQUEST_DURATION)
     app.state.platform_state = PlatformState(app.state.settings.observability.metrics_state_cache_seconds)
     registry.register(app.state.platform_state)
     app.state.metrics_registry = registry

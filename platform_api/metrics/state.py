@@ -1,20 +1,23 @@
-"""Gauges of the platform's state, read from PostgreSQL on scrape and kept for a short while, so any number
-of scrapers and API processes cost one cheap query each per interval. Every process reports the same
-values: aggregate them with max(), not sum()."""
+"""The platform's business metrics, read from PostgreSQL on scrape and kept for a short while: gauges of its
+state and counters taken from the records themselves (tokens moved by ledger kind, generations finished).
+Read from the database, they are exact whichever API replica Serve's proxy sends the scrape to, and count
+only what committed; any number of scrapers and replicas cost one read each per interval. Every replica
+reports the same values: aggregate them with max(), not sum()."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import Generation, TrainingRun
+from db.models import Generation, TrainingRun, Transaction
 from db.models.generation import GENERATION_STATUSES
 from db.models.style import RUN_STATUSES
+from db.models.token import LEDGER_KINDS
 from platform_api.generations.transitions import CLAIMABLE, FINISHED
 
 IN_FLIGHT = tuple(status for status in GENERATION_STATUSES if status not in FINISHED)
@@ -25,10 +28,18 @@ async def _read_state(db: AsyncSession) -> dict[str, dict[str, int]]:
     generations = dict((await db.execute(
         select(Generation.status, func.count()).where(Generation.status.in_(IN_FLIGHT)).group_by(Generation.status)
     )).all())
+    finished = dict((await db.execute(
+        select(Generation.status, func.count()).where(Generation.status.in_(FINISHED)).group_by(Generation.status)
+    )).all())
     runs = dict((await db.execute(select(TrainingRun.status, func.count()).group_by(TrainingRun.status))).all())
+    tokens = dict((await db.execute(
+        select(Transaction.kind, func.sum(Transaction.amount)).group_by(Transaction.kind)
+    )).all())
     return {
         "generations": {status: generations.get(status, 0) for status in IN_FLIGHT},
+        "finished": {status: finished.get(status, 0) for status in FINISHED},
         "training_runs": {status: runs.get(status, 0) for status in RUN_STATUSES},
+        "tokens": {kind: int(tokens.get(kind) or 0) for kind in LEDGER_KINDS},
     }
 
 
@@ -59,3 +70,14 @@ class PlatformState(Collector):
         for status, count in self._state["training_runs"].items():
             runs.add_metric([status], count)
         yield runs
+        finished = CounterMetricFamily("sl_generations_finished", "Generations that ended, by final status",
+                                       labels=["status"])
+        for status, count in self._state["finished"].items():
+            finished.add_metric([status], count)
+        yield finished
+        tokens = CounterMetricFamily(
+            "sl_ledger_tokens", "Tokens moved by ledger rows, by kind (generation_reserve: reserved, "
+            "generation_settle: settled to artists, generation_refund: refunded)", labels=["kind"])
+        for kind, amount in self._state["tokens"].items():
+            tokens.add_metric([kind], amount)
+        yield tokens

@@ -23,7 +23,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from db.models import Artist, Purchase, Transaction, User
 from platform_api import errors
 from platform_api.errors import ApiError
-from platform_api.metrics.events import LEDGER_TOKENS, count_after_commit
 
 WELCOME_BONUS_TOKENS = 100
 
@@ -58,8 +57,6 @@ async def _record(db: AsyncSession, balance: InstrumentedAttribute, owner: Instr
     if appended and not moved_count and debit:
         available = await db.scalar(select(balance).where(owner == owner_id))
         raise ApiError(errors.INSUFFICIENT_TOKENS, details={"required": row["amount"], "available": available or 0})
-    if appended:
-        count_after_commit(db, LEDGER_TOKENS.labels(row["kind"]), row["amount"])
     return bool(appended)
 
 
