@@ -39,7 +39,7 @@ def png_from_rows(width: int, height: int, bit_depth: int, colour_type: int, row
             + _png_chunk(b"IEND", b""))
 
 
-def _decompression_bomb() -> bytes:
+def decompression_bomb() -> bytes:
     """20000×20000 one-bit pixels: 50 MB of zeros that compress to about 50 kB."""
     return png_from_rows(20_000, 20_000, 1, 0, (bytes(2_500) for _ in range(20_000)))
 
@@ -69,7 +69,7 @@ def _png_with_bad_checksum() -> bytes:
 BAD_UPLOADS = {
     "truncated PNG": (lambda: save_image(sample_artwork(), "PNG")[:-5000], INVALID_IMAGE_FORMAT),
     "truncated JPEG": (lambda: save_image(sample_artwork(), "JPEG")[:4000], INVALID_IMAGE_FORMAT),
-    "20000×20000 decompression bomb": (_decompression_bomb, IMAGE_SIZE_EXCEEDED),
+    "20000×20000 decompression bomb": (decompression_bomb, IMAGE_SIZE_EXCEEDED),
     "JPEG header claiming 30000×30000": (lambda: _jpeg_claiming(30_000, 30_000), IMAGE_SIZE_EXCEEDED),
     "GIF renamed .png": (lambda: save_image(sample_artwork(), "GIF"), INVALID_IMAGE_FORMAT),
     "WebP": (lambda: save_image(sample_artwork(), "WEBP"), INVALID_IMAGE_FORMAT),

@@ -17,7 +17,7 @@ from core.provenance import publish_generated_image, sign_generated_image
 from core.signature import ArtistMark
 from core.verification import Proof, verify_image
 from tests.core.artwork import synthetic_artwork
-from tests.core.test_image_validation import _decompression_bomb
+from tests.core.image_corpus import decompression_bomb
 
 MARK = ArtistMark("김민아 Mina Kim")
 
@@ -91,7 +91,7 @@ def test_copies_keep_what_survives_them(provenance_info, provenance_keys):
         (b"", INVALID_IMAGE_FORMAT),
         (b"%PDF-1.7 not an image", INVALID_IMAGE_FORMAT),
         (b"\x89PNG\r\n\x1a\n" + bytes(MAX_UPLOAD_BYTES), IMAGE_SIZE_EXCEEDED),
-        (_decompression_bomb(), IMAGE_SIZE_EXCEEDED),
+        (decompression_bomb(), IMAGE_SIZE_EXCEEDED),
     ],
     ids=["empty", "pdf", "too large", "bomb"],
 )
