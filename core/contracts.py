@@ -89,6 +89,8 @@ class GenerationJob(_Message):
     style_id: int
     style_title: str
     created_at: datetime
+    # The API request that asked for it (X-Request-ID), so the API's and the replica's logs tell one story.
+    request_id: str | None = None
 
 
 class GenerationProgress(_Message):

@@ -58,4 +58,6 @@ class ReplicaConfig(BaseModel):
             "max_ongoing_requests": self.max_ongoing_requests,
             "graceful_shutdown_timeout_s": self.graceful_shutdown_timeout_s,
             "ray_actor_options": actor_options,
+            # JSON lines, like the API's own logs, so one log pipeline reads both.
+            "logging_config": {"encoding": "JSON"},
         }

@@ -16,6 +16,7 @@ from core.contracts import GenerationJob, GenerationProgress, GenerationRejected
 from core.settings import Settings
 from db.models import Artist, Generation, Style
 from platform_api.generations import transitions
+from platform_api.logs import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ async def _job(db, generation: Generation, settings: Settings) -> GenerationJob:
         style_id=style.id,
         style_title=style.title,
         created_at=generation.created_at,
+        # Set while dispatching from the request that created it; a reconciler's dispatch has none.
+        request_id=request_id_var.get(),
     )
 
 

@@ -15,6 +15,7 @@ used first out). The deployment options come from the typed config; the class it
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from pydantic import ValidationError
@@ -27,6 +28,9 @@ from serve_apps.generation.config import GenerationAppConfig
 from serve_apps.generation.server import GenerationServer, LoadedStyle
 
 DEPLOYMENT_NAME = "StyleGenerator"
+# Serve's logger: Serve writes its records to the replica's log as JSON (deployment_options), extra fields
+# included, beside Serve's own request id.
+_log = logging.getLogger("ray.serve")
 
 
 class StyleGenerator:
@@ -50,6 +54,10 @@ class StyleGenerator:
         if serve.get_multiplexed_model_id() != request.adapter_key:
             raise GenerationRejected("call with multiplexed_model_id set to the job's adapter_key")
         async for message in self.server.generate(request, self._style):
+            if message["kind"] == "result":
+                _log.info("generation drawn", extra={"generation_id": request.generation_id,
+                                                     "api_request_id": request.request_id,
+                                                     "timings": message.get("timings")})
             yield message
 
     async def describe(self) -> dict:

@@ -4,6 +4,7 @@ tests/serving/ and end to end in tests/serving/test_generation_e2e.py)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -44,6 +45,26 @@ def test_a_request_charges_and_queues(client, style, db, database_url):
     assert db.scalars(select(Generation.prompt)).one() == "ink wash, cat, moon"
     assert client.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 70
     assert asyncio.run(audit_database(database_url)) == []
+
+
+def test_the_job_carries_the_request_id_to_the_replica(client, style):
+    jobs = []
+
+    class Recording:
+        async def stream(self, job):
+            jobs.append(job)
+            yield {"kind": "progress", "current_step": 0, "total_steps": 1}
+            raise ConnectionError("enough")  # the attempt ends retrying; the job is what this test reads
+
+    client.app.state.generations = Recording()
+    dev_login(client, "fan@example.com")
+    response = client.post("/api/v1/generations", json={"style_id": style.id, "prompt_tags": ["cat"]},
+                           headers=csrf_headers(client) | {"X-Request-ID": "req-generate-0001"})
+    assert response.status_code == 202, response.text
+    deadline = time.monotonic() + 10
+    while not jobs and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [job.request_id for job in jobs] == ["req-generate-0001"]
 
 
 def test_the_same_idempotency_key_charges_once(client, style, db):

@@ -34,6 +34,7 @@ def test_the_serve_config_builds_both_applications():
     assert api.route_prefix == "/" and api.import_path == "serve_apps.ingress:build_app"
     deployment = build_api(api.args)._bound_deployment
     assert deployment.name == API_DEPLOYMENT and deployment.ray_actor_options["num_gpus"] == 0
+    assert deployment._deployment_config.logging_config["encoding"] == "JSON"  # JSON lines, like the API's
     assert deployment._deployment_config.autoscaling_config.min_replicas == 2
 
     generation = applications[GENERATION_APP_NAME]
