@@ -19,7 +19,6 @@ import asyncio
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import httpx
 import psycopg
 
 from bench.report import publish
+from cluster.ports import free_port
 from cluster.postgres import create_database, drop_database, libpq_url, server_answers, start_embedded_postgres
 from db.migrate import upgrade
 
@@ -111,15 +111,9 @@ def seed_catalogue(url: str, generations: int) -> None:
         connection.execute("VACUUM ANALYZE")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def _server(target: str, env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port), "--log-level", "warning",
          "--no-access-log", "--loop", "uvloop", "--http", "httptools"],

@@ -1,26 +1,23 @@
 """Load on the whole running platform: simulated people browsing the feed, styles and search, opening images,
 liking, commenting and generating on the tiny model, each waiting about a second between actions; latency
-per route (p50/p95/p99), errors and throughput for each crowd size.
+per route (p50/p95/p99), errors and throughput for each crowd size and each ingress.
 
-    .venv/bin/python -m bench.load [--users 100 500] [--seconds 30]          # starts `make run`'s stack
+    .venv/bin/python -m bench.load [--users 100 500] [--seconds 30] [--ingress proxy haproxy]  # `make run`'s stack
     .venv/bin/python -m bench.load --url http://localhost:8000 --database-url postgresql://...  # a running one
 
-Without --url it runs the launcher (`python -m cluster.local`: Ray head, both Serve applications, the API
-behind Serve's proxy) on a throwaway database of this machine's PostgreSQL, seeded with bench/api_reads.py's
-catalogue and a style whose adapter is in storage. Rate limits are off: the crowd shares one IP address.
+Without --url it runs the launcher (`python -m cluster.local`: Ray head, both Serve applications) once per
+ingress, each on a fresh database of this machine's PostgreSQL seeded with bench/api_reads.py's catalogue and a
+style whose adapter is in storage: `proxy` is Serve's Python proxy (`make run`'s default), `haproxy` Ray Serve's
+high-throughput ingress (cluster.ray_head.HAPROXY_INGRESS). Rate limits are off: the crowd shares one address.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import httpx
 import psycopg
 from yarl import URL
 
 from bench.api_reads import LOCAL_SERVER, SEARCH_TERMS, seed_catalogue
 from bench.report import publish
+from cluster.local_process import LocalPlatform
 from cluster.postgres import create_database, drop_database, libpq_url
+from cluster.ray_head import HAPROXY_INGRESS
 from db.migrate import upgrade
 
 # The style generations are made in (it gets an adapter), and how often each action is taken.
@@ -46,6 +44,8 @@ ACTIONS = {"feed": 40, "styles": 18, "search": 14, "image": 12, "like": 6, "comm
 # Targets: the spec's (every route) and ours (reads).
 SPEC_P95_MS, READ_P95_MS = 500, 50
 READS = ("feed", "styles", "search", "image")
+# The environment of the launcher (and so of its Ray head) for each ingress measured.
+INGRESSES = {"proxy": {}, "haproxy": HAPROXY_INGRESS}
 
 
 @dataclass
@@ -130,7 +130,7 @@ def public_image_ids(database_url: str, count: int = 200) -> list[int]:
             [count])]
 
 
-def rows(users: int, results: Results) -> list[str]:
+def rows(ingress: str, users: int, results: Results) -> list[str]:
     lines = []
     for action in ACTIONS:
         latencies = results.latencies.get(action)
@@ -138,40 +138,10 @@ def rows(users: int, results: Results) -> list[str]:
             continue
         cuts = statistics.quantiles(latencies, n=100)
         target = READ_P95_MS if action in READS else SPEC_P95_MS
-        lines.append(f"| {users} | {action} | {len(latencies) / results.seconds:,.1f} | {cuts[49] * 1000:.0f} ms | "
+        lines.append(f"| {ingress} | {users} | {action} | {len(latencies) / results.seconds:,.1f} | {cuts[49] * 1000:.0f} ms | "
                      f"{cuts[94] * 1000:.0f} ms | {cuts[98] * 1000:.0f} ms | {results.errors.get(action, 0)} | "
                      f"{'yes' if cuts[94] * 1000 < target else 'no'} (< {target} ms) |")
     return lines
-
-
-@contextmanager
-def local_stack(database_url: str, data_dir: Path) -> Iterator[str]:
-    """`make run`'s launcher on `database_url`, answering on a free port."""
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url, "SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development",
-        "SL_LIMITS_ENABLED": "false", "SL_LOG_LEVEL": "WARNING", "SL_RAY_DASHBOARD_PORT": str(_free_port()),
-        "SL_RAY_GCS_PORT": str(_free_port()), "SL_DIFFUSION_INFERENCE_STEPS": "4",
-    }
-    log = (data_dir / "launcher.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "cluster.local"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while "Style License is running" not in (data_dir / "launcher.log").read_text():
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"the stack did not start; see {data_dir / 'launcher.log'}")
-            time.sleep(1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:
@@ -179,44 +149,59 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--seconds", type=float, default=30, help="measured seconds per crowd")
     parser.add_argument("--think-ms", type=float, default=1000)
+    parser.add_argument("--ingress", nargs="+", choices=INGRESSES, default=list(INGRESSES))
     parser.add_argument("--url", help="a running stack (then --database-url names its database)")
     parser.add_argument("--database-url")
     arguments = parser.parse_args()
 
-    def measure(url: str, database_url: str) -> list[str]:
+    def measure(ingress: str, url: str, database_url: str) -> list[str]:
         image_ids = public_image_ids(database_url)
         table = []
         for users in arguments.users:
             results = asyncio.run(drive(url, users, arguments.seconds, arguments.think_ms, image_ids))
-            table += rows(users, results)
-            table.append(f"| {users} | all | {sum(map(len, results.latencies.values())) / results.seconds:,.1f} "
+            table += rows(ingress, users, results)
+            table.append(f"| {ingress} | {users} | all | "
+                         f"{sum(map(len, results.latencies.values())) / results.seconds:,.1f} "
                          f"| | | | {sum(results.errors.values())} ({results.server_errors} 5xx) | |")
         return table
 
     if arguments.url:
-        table = measure(arguments.url, arguments.database_url)
+        table = measure("as running", arguments.url, arguments.database_url)
     else:
-        name = f"sl_load_{secrets.token_hex(4)}"
-        database_url = create_database(LOCAL_SERVER, name, exist_ok=False)
-        try:
-            upgrade(database_url)
-            with tempfile.TemporaryDirectory() as folder:
-                seed(database_url, Path(folder))
-                with local_stack(database_url, Path(folder)) as url:
-                    table = measure(url, database_url)
-        finally:
-            drop_database(LOCAL_SERVER, name)
+        table = []
+        for ingress in arguments.ingress:
+            with _seeded_database() as (database_url, data_dir):
+                with LocalPlatform(data_dir, database_url=database_url, SL_LIMITS_ENABLED="false",
+                                   SL_LOG_LEVEL="WARNING", SL_DIFFUSION_INFERENCE_STEPS="4",
+                                   **INGRESSES[ingress]) as platform:
+                    table += measure(ingress, platform.url, database_url)
     publish("Load on the running platform", "python -m bench.load " + " ".join(sys.argv[1:]), [
         f"Each simulated person signs in, then every ~{arguments.think_ms:g} ms (±50 %) takes one action: "
         f"{', '.join(f'{a} {w} %' for a, w in ACTIONS.items())}. `make run`'s stack on this machine (one API "
-        "replica behind Serve's proxy, one CPU generation replica drawing the tiny model); the crowd runs on "
-        "the same 2 cores. Errors are responses ≥ 400 (402: a person out of tokens). Targets: the spec's "
-        f"p95 < {SPEC_P95_MS} ms for every route at 100 people; ours p95 < {READ_P95_MS} ms for reads.",
+        "replica, one CPU generation replica drawing the tiny model at a lower CPU priority); the crowd runs on "
+        "the same 2 cores. Ingress `proxy`: Serve's Python HTTP proxy (`make run`'s default); `haproxy`: Ray "
+        "Serve's high-throughput mode, HAProxy sending requests straight to the API replica. Errors are "
+        f"responses ≥ 400 (402: a person out of tokens). Targets: the spec's p95 < {SPEC_P95_MS} ms for every "
+        f"route at 100 people; ours p95 < {READ_P95_MS} ms for reads.",
         "",
-        "| people | route | requests/s | p50 | p95 | p99 | errors | p95 on target |",
-        "|---:|---|---:|---:|---:|---:|---:|---|",
+        "| ingress | people | route | requests/s | p50 | p95 | p99 | errors | p95 on target |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|",
         *table,
     ])
+
+
+@contextmanager
+def _seeded_database() -> Iterator[tuple[str, Path]]:
+    """A fresh database with the catalogue, and a data folder with the generation style's adapter."""
+    name = f"sl_load_{secrets.token_hex(4)}"
+    database_url = create_database(LOCAL_SERVER, name, exist_ok=False)
+    try:
+        upgrade(database_url)
+        with tempfile.TemporaryDirectory() as folder:
+            seed(database_url, Path(folder))
+            yield database_url, Path(folder)
+    finally:
+        drop_database(LOCAL_SERVER, name)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from cluster.ray_head import BACKGROUND_NICENESS, WORKER_NICENESS
 from core.contracts import API_APP_NAME, GENERATION_APP_NAME
 from core.settings import Settings, settings_environment, shared_environment
 
@@ -27,7 +28,9 @@ def local_serve_config(settings: Settings) -> dict:
     local_args = {
         API_APP_NAME: {"min_replicas": 1, "max_replicas": 1, "num_cpus": 0, "replica_env": environment},
         GENERATION_APP_NAME: {
-            "min_replicas": 1, "max_replicas": 1, "num_gpus": 0, "num_cpus": 1, "replica_env": environment,
+            # Drawn on this machine's CPUs, after the API's requests (docs/benchmarks.md, Load).
+            "min_replicas": 1, "max_replicas": 1, "num_gpus": 0, "num_cpus": 1,
+            "replica_env": environment | {WORKER_NICENESS: str(BACKGROUND_NICENESS)},
             "models_dir": str(data_dir / "models"), "adapter_cache_dir": str(data_dir / "adapters"),
         },
     }

@@ -20,7 +20,7 @@ import httpx
 from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
-from cluster.ray_head import RayHead, start_ray_head
+from cluster.ray_head import BACKGROUND_NICENESS, RayHead, start_ray_head
 from core.diffusion import TINY, TINY_NOTICE
 from core.settings import RaySettings, Settings, StorageBackend, StorageSettings, get_settings
 from db.migrate import upgrade
@@ -114,6 +114,8 @@ def _start_local_ray(settings: Settings, data_dir: Path, api_url: str) -> RayHea
         # One machine has no GPU to spare: the jobs run on its CPUs.
         "SL_RAY_TRAINING_NUM_GPUS": "0",
         "SL_RAY_GENERATION_NUM_GPUS": "0",
+        # ...after the API's requests, which share them.
+        "SL_RAY_JOB_NICENESS": str(BACKGROUND_NICENESS),
         "RAY_ADDRESS": f"127.0.0.1:{settings.ray.gcs_port}",
     }
     settings.ray = RaySettings()

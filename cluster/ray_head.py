@@ -41,6 +41,15 @@ def _temp_dir(data_dir: Path) -> Path:
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
     return Path(tempfile.gettempdir()) / f"sl-ray-{digest}"
 
+# Ray's setting for the scheduling priority of its worker processes (tasks, actors, Serve replicas).
+WORKER_NICENESS = "RAY_worker_niceness"
+# Ray Serve's high-throughput ingress (Ray >= 2.55): HAProxy on each node in place of Serve's Python proxy,
+# sending HTTP straight to the API replicas, and gRPC between replicas. Opt-in: its replicas listen on every
+# interface and HAProxy adds no X-Forwarded-For (docs/operations.md, Ingress).
+HAPROXY_INGRESS = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+# What background work on a shared machine runs at: after the API's requests, with the CPU time they leave.
+BACKGROUND_NICENESS = 10
+
 
 def use_token_auth(data_dir: Path) -> None:
     """Token authentication with a token kept under the data dir; set in this process's environment so the
@@ -65,7 +74,12 @@ def start_ray_head(settings: RaySettings, data_dir: Path, *, num_cpus: int | Non
         f"--num-gpus={num_gpus}",
     ] + ([f"--num-cpus={num_cpus}"] if num_cpus else [])
     output = (log_file or data_dir / "ray-head.log").open("a")
-    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    # Ray runs its workers at niceness 15 by default, behind everything else on the node. On one machine that
+    # put the API and Serve's proxy behind PostgreSQL and any busy process; here they are as urgent as the
+    # database, and background work (image drawing, training) asks for less itself.
+    environment = os.environ | {WORKER_NICENESS: "0"}
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                               env=environment)
     head = RayHead(process=process, dashboard_url=settings.dashboard_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

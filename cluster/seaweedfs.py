@@ -7,7 +7,6 @@ import json
 import logging
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,25 +17,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cluster.ports import HOST, free_ports
+
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 # Every listener `weed mini` would otherwise open on a fixed, well-known port.
 _PORT_FLAGS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
     "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc",
 )
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((HOST, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def weed_binary() -> str:
@@ -76,7 +65,7 @@ def start_seaweedfs(data_dir: Path, *, bucket: str, timeout_seconds: float = 30)
         "credentials": [{"accessKey": access_key_id, "secretKey": secret_access_key}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }]}))
-    ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
+    ports = dict(zip(_PORT_FLAGS, free_ports(len(_PORT_FLAGS)), strict=True))
     command = [
         weed_binary(), "mini", f"-dir={data_dir / 'data'}", f"-ip={HOST}", f"-ip.bind={HOST}",
         f"-s3.config={s3_config}", f"-bucket={bucket}", "-webdav=false", "-admin.ui=false",

@@ -169,6 +169,8 @@ class RaySettings(_Section):
     job_models_dir: str | None = None
     # Threads torch may use inside a training job (unset: torch decides).
     job_torch_threads: int | None = None
+    # Where training shares its CPUs with the API (`make run`): jobs run this nice (0-19), after its requests.
+    job_niceness: int = Field(default=0, ge=0, le=19)
     # Where Ray work calls the API back (progress, completion). Unset: SL_PUBLIC_URL.
     callback_url: str | None = None
 

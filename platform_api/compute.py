@@ -35,6 +35,11 @@ def _job_environment(settings: Settings, request: TrainingJobRequest) -> dict[st
     return {name: value for name, value in values.items() if value}
 
 
+def _entrypoint(settings: Settings) -> str:
+    command = f"{settings.ray.job_python} -m training_jobs"
+    return f"nice -n {settings.ray.job_niceness} {command}" if settings.ray.job_niceness else command
+
+
 class TrainingJobs:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -49,7 +54,7 @@ class TrainingJobs:
         def submit() -> None:
             try:
                 self._client.submit_job(
-                    entrypoint=f"{self.settings.ray.job_python} -m training_jobs",
+                    entrypoint=_entrypoint(self.settings),
                     submission_id=job_id,
                     runtime_env={"env_vars": _job_environment(self.settings, request)},
                     entrypoint_num_gpus=self.settings.ray.training_num_gpus,

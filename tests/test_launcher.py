@@ -4,75 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
 import httpx
+import psutil
 import psycopg
 import pytest
 
 from bench import load
+from cluster.local_process import LocalPlatform
 from cluster.postgres import libpq_url
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Launch:
-    def __init__(self, data_dir: Path, port: int, **extra_env: str):
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
-        self.dashboard_port = _free_port()
-        env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(port), "SL_ENV": "development",
-                "SL_RAY_DASHBOARD_PORT": str(self.dashboard_port), "SL_RAY_GCS_PORT": str(_free_port())} | extra_env
-        self.port = port
-        self.log = data_dir.parent / f"launch-{port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cluster.local"], cwd=REPO, env=env,
-            stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 240) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2)
-                # Ready once the API answers and the launcher has printed where (it polls the API too).
-                if response.status_code == 200 and "Style License is running" in self.log.read_text():
-                    return response.json()
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("not ready in time:\n" + self.log.read_text())
-
-    def logged(self, field: str) -> str:
-        for line in self.log.read_text().splitlines():
-            if line.startswith("{") and f'"{field}"' in line:
-                return json.loads(line)[field]
-        raise AssertionError(f"the launcher did not log {field}")
-
-    def database_url(self) -> str:
-        return self.logged("database_url")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=30) == 0, self.log.read_text()
+from cluster.ray_head import HAPROXY_INGRESS
 
 
 def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
     data_dir = tmp_path / "data"
-    first = Launch(data_dir, _free_port(), SL_LIMITS_ENABLED="false")  # the crowd below shares one address
+    first = LocalPlatform(data_dir, SL_LIMITS_ENABLED="false")  # the crowd below shares one address
     try:
         assert first.wait_ready()["data"] == {"status": "ready", "database": "ok"}
         assert "Style License is running: http://localhost:" in first.log.read_text()
@@ -85,41 +33,56 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
         assert set(serve["applications"]) == {"api", "generation"}
         assert serve["applications"]["api"]["status"] == "RUNNING"
         assert serve["proxy_location"] == "HeadOnly" and serve["http_options"]["port"] == first.port
-        with psycopg.connect(libpq_url(first.database_url()), autocommit=True) as connection:
+        with psycopg.connect(libpq_url(first.logged("database_url")), autocommit=True) as connection:
             connection.execute(
                 "INSERT INTO auth.users (email, username) VALUES ('kept@example.com', 'kept_user')"
             )
         _a_short_crowd(first, data_dir)
+        # Images are drawn on the same CPUs as the API's requests, after them.
+        assert (_replica_niceness("generation"), _replica_niceness("api")) == (10, 0)
     finally:
-        first.stop()
+        assert first.stop() == 0, first.log.read_text()
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was left running"
     assert not (data_dir / "run.pid").exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(dashboard, timeout=2)  # the Ray head it started is gone
 
-    second = Launch(data_dir, _free_port())
+    # Again, behind Ray Serve's HAProxy ingress (docs/operations.md, Ingress) instead of its Python proxy.
+    second = LocalPlatform(data_dir, **HAPROXY_INGRESS)
     try:
         second.wait_ready()
-        with psycopg.connect(libpq_url(second.database_url())) as connection:
+        assert _haproxy_running()
+        with psycopg.connect(libpq_url(second.logged("database_url"))) as connection:
             rows = connection.execute("SELECT username FROM auth.users WHERE email = 'kept@example.com'").fetchall()
         assert rows == [("kept_user",)]
     finally:
-        second.stop()
+        assert second.stop() == 0, second.log.read_text()
+    assert not _haproxy_running(), "HAProxy outlived the platform"
 
 
-def _a_short_crowd(launch: Launch, data_dir: Path) -> None:
+def _a_short_crowd(launch: LocalPlatform, data_dir: Path) -> None:
     """bench/load.py's crowd, briefly (the CI profile of the load benchmark): every action answered, no 5xx."""
-    database_url = launch.database_url()
+    database_url = launch.logged("database_url")
     load.seed(database_url, data_dir, images=200)
-    results = asyncio.run(load.drive(f"http://127.0.0.1:{launch.port}", users=10, seconds=6, think_ms=300,
+    results = asyncio.run(load.drive(launch.url, users=10, seconds=6, think_ms=300,
                                      image_ids=load.public_image_ids(database_url)))
     assert results.server_errors == 0 and not results.errors, dict(results.errors)
     assert {"feed", "styles", "search", "image"} <= set(results.latencies)
 
 
+def _haproxy_running() -> bool:
+    return any(process.info["name"] == "haproxy" for process in psutil.process_iter(["name"]))
+
+
+def _replica_niceness(application: str) -> int:
+    [replica] = [process for process in psutil.process_iter(["cmdline"])
+                 if any(f"ServeReplica:{application}:" in part for part in process.info["cmdline"] or ())]
+    return replica.nice()
+
+
 def test_make_run_starts_and_stops_seaweedfs_for_s3_local(tmp_path: Path):
     data_dir = tmp_path / "data"
-    launch = Launch(data_dir, _free_port(), SL_STORAGE="s3-local")
+    launch = LocalPlatform(data_dir, SL_STORAGE="s3-local")
     try:
         launch.wait_ready()  # the API built its S3 object store from what the launcher filled in
         endpoint = launch.logged("s3_endpoint")
@@ -129,6 +92,6 @@ def test_make_run_starts_and_stops_seaweedfs_for_s3_local(tmp_path: Path):
                           aws_secret_access_key=credentials["secret_access_key"])
         s3.head_bucket(Bucket="style-license")
     finally:
-        launch.stop()
+        assert launch.stop() == 0, launch.log.read_text()
     with pytest.raises(httpx.ConnectError):
         httpx.get(endpoint, timeout=2)

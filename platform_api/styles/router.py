@@ -82,9 +82,7 @@ async def my_styles(request: Request, db: SessionDep, user: CurrentArtist):
 @router.get("/{style_id}", response_model=Envelope[StyleOut], responses=error_responses(errors.NOT_FOUND))
 async def get_style(style_id: ResourceId, request: Request, db: SessionDep, user: OptionalUser):
     """A style with `progress` while it trains; its artist also sees sample images and training details."""
-    style = await service.style_for_viewer(db, style_id, user)
-    [view] = await service.views(db, [style], user, image_url_for(request))
-    return ok(view)
+    return ok(await service.view_for_viewer(db, style_id, user, image_url_for(request)))
 
 
 @router.patch(

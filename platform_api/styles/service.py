@@ -150,20 +150,20 @@ async def my_styles(db: AsyncSession, user: User) -> list[Style]:
     return list(await db.scalars(select(Style).where(Style.artist_id == user.artist.id).order_by(Style.id)))
 
 
-async def style_for_viewer(db: AsyncSession, style_id: int, viewer: User | None) -> Style:
-    """The style if the viewer may see it: anyone once trained; its artist always."""
+async def view_for_viewer(db: AsyncSession, style_id: int, viewer: User | None, image_url: ImageUrl) -> StyleOut:
+    """The style's view if the viewer may see it (anyone once trained; its artist always), read in one statement."""
     row = (await db.execute(
-        select(Style, Artist, User).join(Artist, Artist.id == Style.artist_id).join(User, User.id == Artist.user_id)
+        _STYLE_ROWS.add_columns(Style.is_active.label("style_active"), User.is_active.label("artist_active"))
         .where(Style.id == style_id)
     )).first()
     if row is None:
         raise ApiError(errors.NOT_FOUND)
-    style, artist, owner = row
-    is_owner = viewer is not None and viewer.id == owner.id
-    visible = style.training_status == "completed" and style.is_active and owner.is_active
+    is_owner = viewer is not None and viewer.id == row.artist_user_id
+    visible = row.training_status == "completed" and row.style_active and row.artist_active
     if not (is_owner or visible):
         raise ApiError(errors.NOT_FOUND)
-    return style
+    [view] = await row_views(db, [row], viewer, image_url)
+    return view
 
 
 async def owned_style(db: AsyncSession, style_id: int, user: User) -> Style:

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import psutil
 import yaml
 
 from cluster.deploy import SERVE_CONFIG
+from cluster.ports import free_ports
 from core.contracts import API_APP_NAME, GENERATION_APP_NAME
 from core.settings import StorageSettings
 from core.storage import create_object_store
@@ -38,17 +38,6 @@ from tests.serving.styles import adapter_key
 
 RAY = str(Path(sys.executable).with_name("ray"))
 SERVE = str(Path(sys.executable).with_name("serve"))
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

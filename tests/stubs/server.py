@@ -3,17 +3,12 @@ itself where a test needs real concurrent HTTP clients."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import uvicorn
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from cluster.ports import free_port
 
 
 class BackgroundServer:

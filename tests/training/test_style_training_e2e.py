@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import psutil
 import pytest
 import torch
 from fastapi.testclient import TestClient
@@ -35,6 +36,7 @@ def stack(settings: Settings, tiny_model: str, ray_dashboard: str, clean_databas
     settings.ray.dashboard_port = int(port)
     settings.ray.job_python = sys.executable
     settings.ray.job_torch_threads = 1
+    settings.ray.job_niceness = 10  # as `make run` trains: after the API's requests
     settings.ray.job_work_dir = str(settings.app.data_dir / "training-work")
     settings.diffusion = DiffusionSettings(base_model=tiny_model, training_epochs=2, training_rank=4,
                                            training_resolution=64, sample_steps=2)
@@ -126,6 +128,9 @@ def test_a_stopped_job_fails_the_style_and_tells_the_artist(stack, ray_dashboard
         style, progress_seen = _wait_for(api, created["id"], lambda s: s["training_status"] == "training")
         assert style["progress"]["total_epochs"] == 200 and 0 <= style["progress"]["progress_percent"] < 100
         assert {"current_epoch", "estimated_seconds", "last_updated"} <= style["progress"].keys()
+        [job] = [process for process in psutil.process_iter(["cmdline"])
+                 if process.info["cmdline"] and process.info["cmdline"][1:] == ["-m", "training_jobs"]]
+        assert job.nice() == 10
         run = db.scalars(select(TrainingRun)).one()
         jobs = JobSubmissionClient(ray_dashboard)
         assert jobs.stop_job(run.submission_id)
