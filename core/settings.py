@@ -53,6 +53,10 @@ class AppSettings(_Section):
     body_stall_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # How long an anonymous page of a public list (feed, styles, search) is served from this replica's copy.
     public_read_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # The load balancers and ingress in front of the API (addresses or networks, comma-separated): their
+    # X-Forwarded-For names the caller, whose address per-address rate limits and sign-in records use.
+    # Unset: the caller is whoever connects (behind a balancer, the balancer).
+    trusted_proxies: str = ""
 
 
 class DatabaseSettings(_Section):

@@ -68,6 +68,24 @@ def test_anonymous_requests_are_limited_per_ip(limited_settings, clean_database)
         assert client.get("/healthz").status_code == 200  # probes are not product API calls
 
 
+def test_visitors_behind_a_trusted_balancer_are_limited_by_their_own_address(limited_settings, clean_database):
+    """Behind a load balancer every request comes from its address; its X-Forwarded-For names the visitor, and
+    only a balancer in SL_TRUSTED_PROXIES is believed (a visitor's own header is not)."""
+    limited_settings.app.trusted_proxies = "10.0.0.0/8"
+    app = create_app(limited_settings)
+
+    def visit(client: TestClient, visitor: str) -> int:
+        return client.get("/api/v1/users/999", headers={"X-Forwarded-For": visitor}).status_code
+
+    with TestClient(app, client=("10.1.2.3", 40000)) as balancer:
+        assert [visit(balancer, "203.0.113.7") for _ in range(6)] == [404] * 5 + [429]
+        assert visit(balancer, "198.51.100.9") == 404  # another visitor, their own budget
+        # A chain: the visitor, then a balancer in front of this one; the first address not trusted counts.
+        assert visit(balancer, "198.51.100.9, 10.9.9.9") == 404
+    with TestClient(app, client=("192.0.2.50", 40000)) as visitor:  # not a balancer: its header is ignored
+        assert [visit(visitor, f"203.0.113.{n}") for n in range(6)] == [404] * 5 + [429]
+
+
 def test_limits_hold_under_parallel_clients(limited_settings, clean_database):
     """40 requests from 16 clients at once: exactly the budget passes. With Redis the budget is shared by
     two API processes, as in production; in memory it is one process's own."""
