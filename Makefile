@@ -10,13 +10,24 @@ TORCH_PIN := torch==2.13.0
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test stop clean system-deps web-build web-test
+.PHONY: run test bench stop clean system-deps web-build web-test
 
 run: $(VENV)/.run-deps web-build
 	$(BIN)/python -m cluster.local
 
 test: $(VENV)/.test-deps system-deps web-test
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+# Every benchmark at its full profile (each appends its results to docs/benchmarks.md), then the ledger chaos
+# test's full profile (CI runs a short one). About an hour on two cores.
+bench: $(VENV)/.test-deps
+	$(BIN)/python -m bench.provenance --runs 7 --images 8
+	$(BIN)/python -m bench.training --images 10 --resolution 128 --steps 20 --threads 1
+	$(BIN)/python -m bench.serving --images 16 --concurrency 8 --size 256 --steps 8 --rank 4 --rounds 5 --threads 1
+	$(BIN)/python -m bench.api_reads --clients 100 --seconds 10 --generations 20000 --think-ms 0 1000
+	$(BIN)/python -m bench.ledger --operations 1200 --clients 1 8 32
+	$(BIN)/python -m bench.load --users 100 500 --seconds 20
+	SL_CHAOS_REQUESTS=1000 SL_CHAOS_USERS=50 $(BIN)/python -m pytest tests/serving/test_ledger_chaos.py
 
 # Stops what `make run` started, and nothing else.
 stop:
