@@ -19,6 +19,15 @@ import httpx
 
 from core.settings import RaySettings
 
+# Ray's setting for the scheduling priority of its worker processes (tasks, actors, Serve replicas).
+WORKER_NICENESS = "RAY_worker_niceness"
+# Ray Serve's high-throughput ingress (Ray >= 2.55): HAProxy on each node in place of Serve's Python proxy,
+# sending HTTP straight to the API replicas, and gRPC between replicas. Opt-in: its replicas listen on every
+# interface, and the callers' addresses need SL_TRUSTED_PROXIES (docs/operations.md, Ingress).
+HAPROXY_INGRESS = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+# What background work on a shared machine runs at: after the API's requests, with the CPU time they leave.
+BACKGROUND_NICENESS = 10
+
 
 @dataclass
 class RayHead:
@@ -40,15 +49,6 @@ def _temp_dir(data_dir: Path) -> Path:
     # Ray's socket paths must stay short, so its session files go under /tmp, one folder per data dir.
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
     return Path(tempfile.gettempdir()) / f"sl-ray-{digest}"
-
-# Ray's setting for the scheduling priority of its worker processes (tasks, actors, Serve replicas).
-WORKER_NICENESS = "RAY_worker_niceness"
-# Ray Serve's high-throughput ingress (Ray >= 2.55): HAProxy on each node in place of Serve's Python proxy,
-# sending HTTP straight to the API replicas, and gRPC between replicas. Opt-in: its replicas listen on every
-# interface and HAProxy adds no X-Forwarded-For (docs/operations.md, Ingress).
-HAPROXY_INGRESS = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
-# What background work on a shared machine runs at: after the API's requests, with the CPU time they leave.
-BACKGROUND_NICENESS = 10
 
 
 def use_token_auth(data_dir: Path) -> None:
