@@ -1,5 +1,5 @@
 """Running a generation on the Serve application: claim it, stream the replica's progress into the row
-(throttled, renewing the lease), then record the outcome. Each step is its own short transaction; the
+(throttled) while renewing the lease, then record the outcome. Each step is its own short transaction; the
 call to Serve happens outside any transaction."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from core.contracts import GenerationJob, GenerationProgress, GenerationRejected, GenerationResult
 from core.settings import Settings
@@ -54,7 +55,8 @@ class Dispatcher:
             return
         attempt = generation.attempts
         try:
-            result = await asyncio.wait_for(self._stream(job, attempt), self.settings.generation.attempt_timeout_seconds)
+            result = await asyncio.wait_for(self._attempt(job, attempt),
+                                            self.settings.generation.attempt_timeout_seconds)
         except asyncio.CancelledError:
             raise
         except GenerationRejected as rejected:
@@ -67,6 +69,33 @@ class Dispatcher:
             async with sessions() as db, db.begin():
                 await transitions.complete(db, generation_id, attempt, result, self.settings)
 
+    async def _attempt(self, job: GenerationJob, attempt: int) -> GenerationResult:
+        """The replica's result, holding the lease throughout: a request still waiting in Serve's queue sends no
+        progress, yet its dispatcher is alive and must not have its work taken over and drawn twice."""
+        stream = asyncio.create_task(self._stream(job, attempt))
+        lease = asyncio.create_task(self._hold_lease(job.generation_id, attempt))
+        try:
+            await asyncio.wait({stream, lease}, return_when=asyncio.FIRST_COMPLETED)
+            if stream.done():
+                return stream.result()
+            raise RuntimeError("the generation's lease was lost")
+        finally:
+            for task in (stream, lease):
+                task.cancel()
+            await asyncio.gather(stream, lease, return_exceptions=True)
+
+    async def _hold_lease(self, generation_id: int, attempt: int) -> None:
+        """Renews the lease three times per lease period, so one missed renewal (a dropped database
+        connection) loses nothing; returns once another attempt holds the generation."""
+        while True:
+            await asyncio.sleep(self.settings.generation.lease_seconds / 3)
+            try:
+                async with self.app.state.session_factory() as db, db.begin():
+                    if not await transitions.renew_lease(db, generation_id, attempt, self.settings):
+                        return
+            except DBAPIError as error:
+                log.warning("lease not renewed", extra={"generation_id": generation_id, "error": repr(error)})
+
     async def _stream(self, job: GenerationJob, attempt: int) -> GenerationResult:
         started, last_write = datetime.now(UTC), 0.0
         interval = self.settings.generation.progress_write_interval_seconds
@@ -77,8 +106,7 @@ class Dispatcher:
             if time.monotonic() - last_write >= interval:
                 last_write = time.monotonic()
                 async with self.app.state.session_factory() as db, db.begin():
-                    if not await transitions.record_progress(db, job.generation_id, attempt, progress, started,
-                                                             self.settings):
+                    if not await transitions.record_progress(db, job.generation_id, attempt, progress, started):
                         raise RuntimeError("the generation's lease was lost")
         raise RuntimeError("the replica ended without a result")
 

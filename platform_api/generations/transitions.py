@@ -44,15 +44,29 @@ async def claim(db: AsyncSession, generation_id: int, settings: Settings) -> Gen
     )
 
 
+def _held(generation_id: int, attempt: int):
+    """The generation, while this attempt still holds it."""
+    return (Generation.id == generation_id, Generation.status == "processing", Generation.attempts == attempt)
+
+
+async def renew_lease(db: AsyncSession, generation_id: int, attempt: int, settings: Settings) -> bool:
+    """The attempt's dispatcher is alive: False when this attempt no longer holds the generation."""
+    renewed = await db.scalar(
+        update(Generation).where(*_held(generation_id, attempt))
+        .values(lease_expires_at=_now() + timedelta(seconds=settings.generation.lease_seconds))
+        .returning(Generation.id)
+    )
+    return renewed is not None
+
+
 async def record_progress(db: AsyncSession, generation_id: int, attempt: int, progress: GenerationProgress,
-                          started: datetime, settings: Settings) -> bool:
-    """Store progress and renew the lease; False when this attempt no longer holds the generation."""
+                          started: datetime) -> bool:
+    """Store progress; False when this attempt no longer holds the generation."""
     now = _now()
     elapsed = (now - started).total_seconds()
     remaining = (progress.total_steps - progress.current_step) * elapsed / max(progress.current_step, 1)
-    renewed = await db.scalar(
-        update(Generation)
-        .where(Generation.id == generation_id, Generation.status == "processing", Generation.attempts == attempt)
+    recorded = await db.scalar(
+        update(Generation).where(*_held(generation_id, attempt))
         .values(
             progress={
                 "current_step": progress.current_step,
@@ -61,11 +75,10 @@ async def record_progress(db: AsyncSession, generation_id: int, attempt: int, pr
                 "estimated_seconds": round(remaining) if progress.current_step else 0,
                 "last_updated": now.isoformat(),
             },
-            lease_expires_at=now + timedelta(seconds=settings.generation.lease_seconds),
         )
         .returning(Generation.id)
     )
-    return renewed is not None
+    return recorded is not None
 
 
 async def _locked(db: AsyncSession, generation_id: int) -> Generation | None:

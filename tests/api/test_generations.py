@@ -67,6 +67,56 @@ def test_the_job_carries_the_request_id_to_the_replica(client, style):
     assert [job.request_id for job in jobs] == ["req-generate-0001"]
 
 
+class _Queued:
+    """A Serve call that waits in the queue (no progress) until released, then fails; records whether it was
+    given up (cancelled)."""
+
+    def __init__(self):
+        self.release, self.cancelled = asyncio.Event(), False
+
+    async def stream(self, job):
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise ConnectionError("released")
+        yield  # an async generator, as the Serve stream is
+
+
+def _until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+
+
+def test_a_request_waiting_in_serves_queue_keeps_its_lease(client, style, settings, db):
+    """No progress comes while a request waits for a replica; its dispatcher is alive, so the lease holds and
+    the reconciler does not take the work over (it would be drawn twice). Once another attempt holds the
+    generation, the waiting call is given up."""
+    settings.generation.lease_seconds = 0.6
+    queued = _Queued()
+    client.app.state.generations = queued
+    dev_login(client, "fan@example.com")
+    generation_id = _request(client, style.id).json()["data"]["id"]
+
+    def row() -> Generation:
+        db.expire_all()
+        return db.get(Generation, generation_id)
+
+    _until(lambda: row().status == "processing")
+    time.sleep(4 * settings.generation.lease_seconds)  # several leases, no progress
+    held = row()
+    assert (held.status, held.attempts) == ("processing", 1)
+    assert held.lease_expires_at > datetime.now(UTC)
+
+    db.execute(update(Generation).where(Generation.id == generation_id).values(attempts=2))  # taken over
+    db.commit()
+    _until(lambda: queued.cancelled)
+    assert (row().status, row().attempts) == ("processing", 2)  # the stale attempt's failure changed nothing
+
+
 def test_the_same_idempotency_key_charges_once(client, style, db):
     dev_login(client, "fan@example.com")
     first = _request(client, style.id, key="gen-1", seed=7)
@@ -162,7 +212,7 @@ def test_a_completed_generation_pays_the_artist_and_tells_the_user(queued, setti
     assert in_transaction(database_url, lambda s: transitions.claim(s, queued, settings)) is None  # held already
     started = datetime.now(UTC) - timedelta(seconds=2)
     assert in_transaction(database_url, lambda s: transitions.record_progress(
-        s, queued, 1, GenerationProgress(current_step=5, total_steps=20), started, settings))
+        s, queued, 1, GenerationProgress(current_step=5, total_steps=20), started))
     assert in_transaction(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
     assert not in_transaction(database_url, lambda s: transitions.complete(s, queued, 1, RESULT, settings))
 
@@ -176,8 +226,7 @@ def test_a_completed_generation_pays_the_artist_and_tells_the_user(queued, setti
 def test_progress_is_shown_only_while_processing(client, queued, settings, database_url, db):
     in_transaction(database_url, lambda s: transitions.claim(s, queued, settings))
     in_transaction(database_url, lambda s: transitions.record_progress(
-        s, queued, 1, GenerationProgress(current_step=10, total_steps=20), datetime.now(UTC) - timedelta(seconds=4),
-        settings))
+        s, queued, 1, GenerationProgress(current_step=10, total_steps=20), datetime.now(UTC) - timedelta(seconds=4)))
     owner = db.scalars(select(User.email).where(User.id == db.get(Generation, queued).user_id)).one()
     dev_login(client, owner)
     progress = client.get(f"/api/v1/generations/{queued}").json()["data"]["progress"]
