@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+
+import httpx
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -130,3 +133,18 @@ def in_transaction(database_url: str, work):
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def until(condition, timeout: float, what: str, interval: float = 0.5):
+    """`condition()`'s first truthy value, polled every `interval` s; an HTTP error or a missing key while
+    polling counts as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (httpx.HTTPError, KeyError):
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

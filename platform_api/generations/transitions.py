@@ -31,6 +31,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _lease_end(settings: Settings) -> datetime:
+    return _now() + timedelta(seconds=settings.generation.lease_seconds)
+
+
 async def claim(db: AsyncSession, generation_id: int, settings: Settings) -> Generation | None:
     """Start an attempt if the generation is due and nobody holds it; None otherwise (someone else won)."""
     now = _now()
@@ -39,7 +43,7 @@ async def claim(db: AsyncSession, generation_id: int, settings: Settings) -> Gen
         .where(Generation.id == generation_id, Generation.status.in_(CLAIMABLE),
                Generation.next_attempt_at <= now)
         .values(status="processing", attempts=Generation.attempts + 1, progress=None,
-                lease_expires_at=now + timedelta(seconds=settings.generation.lease_seconds))
+                lease_expires_at=_lease_end(settings))
         .returning(Generation)
     )
 
@@ -53,7 +57,7 @@ async def renew_lease(db: AsyncSession, generation_id: int, attempt: int, settin
     """The attempt's dispatcher is alive: False when this attempt no longer holds the generation."""
     renewed = await db.scalar(
         update(Generation).where(*_held(generation_id, attempt))
-        .values(lease_expires_at=_now() + timedelta(seconds=settings.generation.lease_seconds))
+        .values(lease_expires_at=_lease_end(settings))
         .returning(Generation.id)
     )
     return renewed is not None

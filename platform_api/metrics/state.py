@@ -24,12 +24,9 @@ IN_FLIGHT = tuple(status for status in GENERATION_STATUSES if status not in FINI
 
 
 async def _read_state(db: AsyncSession) -> dict[str, dict[str, int]]:
-    # Unfinished generations only: the partial index ix_generations_unfinished serves this count.
+    # One pass over the generations for both the unfinished and the finished counts.
     generations = dict((await db.execute(
-        select(Generation.status, func.count()).where(Generation.status.in_(IN_FLIGHT)).group_by(Generation.status)
-    )).all())
-    finished = dict((await db.execute(
-        select(Generation.status, func.count()).where(Generation.status.in_(FINISHED)).group_by(Generation.status)
+        select(Generation.status, func.count()).group_by(Generation.status)
     )).all())
     runs = dict((await db.execute(select(TrainingRun.status, func.count()).group_by(TrainingRun.status))).all())
     tokens = dict((await db.execute(
@@ -37,10 +34,18 @@ async def _read_state(db: AsyncSession) -> dict[str, dict[str, int]]:
     )).all())
     return {
         "generations": {status: generations.get(status, 0) for status in IN_FLIGHT},
-        "finished": {status: finished.get(status, 0) for status in FINISHED},
+        "finished": {status: generations.get(status, 0) for status in FINISHED},
         "training_runs": {status: runs.get(status, 0) for status in RUN_STATUSES},
         "tokens": {kind: int(tokens.get(kind) or 0) for kind in LEDGER_KINDS},
     }
+
+
+def _by_label(family: type[GaugeMetricFamily | CounterMetricFamily], name: str, documentation: str, label: str,
+              values: dict[str, int]) -> GaugeMetricFamily | CounterMetricFamily:
+    metric = family(name, documentation, labels=[label])
+    for key, value in values.items():
+        metric.add_metric([key], value)
+    return metric
 
 
 class PlatformState(Collector):
@@ -56,28 +61,18 @@ class PlatformState(Collector):
             self._state = await _read_state(db)
         self._read_at = time.monotonic()
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         if self._state is None:
             return
-        generations = GaugeMetricFamily("sl_generations_in_flight", "Unfinished generations by status",
-                                        labels=["status"])
-        for status, count in self._state["generations"].items():
-            generations.add_metric([status], count)
-        yield generations
+        state = self._state
+        yield _by_label(GaugeMetricFamily, "sl_generations_in_flight", "Unfinished generations by status", "status",
+                        state["generations"])
         yield GaugeMetricFamily("sl_generation_queue_depth", "Generations waiting for a replica (queued or retrying)",
-                                value=sum(self._state["generations"][status] for status in CLAIMABLE))
-        runs = GaugeMetricFamily("sl_training_runs", "Training runs by status", labels=["status"])
-        for status, count in self._state["training_runs"].items():
-            runs.add_metric([status], count)
-        yield runs
-        finished = CounterMetricFamily("sl_generations_finished", "Generations that ended, by final status",
-                                       labels=["status"])
-        for status, count in self._state["finished"].items():
-            finished.add_metric([status], count)
-        yield finished
-        tokens = CounterMetricFamily(
-            "sl_ledger_tokens", "Tokens moved by ledger rows, by kind (generation_reserve: reserved, "
-            "generation_settle: settled to artists, generation_refund: refunded)", labels=["kind"])
-        for kind, amount in self._state["tokens"].items():
-            tokens.add_metric([kind], amount)
-        yield tokens
+                                value=sum(state["generations"][status] for status in CLAIMABLE))
+        yield _by_label(GaugeMetricFamily, "sl_training_runs", "Training runs by status", "status",
+                        state["training_runs"])
+        yield _by_label(CounterMetricFamily, "sl_generations_finished", "Generations that ended, by final status",
+                        "status", state["finished"])
+        yield _by_label(CounterMetricFamily, "sl_ledger_tokens", "Tokens moved by ledger rows, by kind "
+                        "(generation_reserve: reserved, generation_settle: settled to artists, generation_refund: "
+                        "refunded)", "kind", state["tokens"])

@@ -124,6 +124,9 @@ def _style_rows() -> Select:
 
 # Built once: building it costs more than PostgreSQL takes to run it.
 _STYLE_ROWS = _style_rows()
+# A style's page also needs what decides whether its viewer may see it.
+_STYLE_ROWS_WITH_VISIBILITY = _STYLE_ROWS.add_columns(Style.is_active.label("style_active"),
+                                                      User.is_active.label("artist_active"))
 # What anyone may browse: trained, active styles of active artists.
 _LISTED_STYLES = _STYLE_ROWS.where(Style.training_status == "completed", Style.is_active, User.is_active)
 
@@ -152,10 +155,7 @@ async def my_styles(db: AsyncSession, user: User) -> list[Style]:
 
 async def view_for_viewer(db: AsyncSession, style_id: int, viewer: User | None, image_url: ImageUrl) -> StyleOut:
     """The style's view if the viewer may see it (anyone once trained; its artist always), read in one statement."""
-    row = (await db.execute(
-        _STYLE_ROWS.add_columns(Style.is_active.label("style_active"), User.is_active.label("artist_active"))
-        .where(Style.id == style_id)
-    )).first()
+    row = (await db.execute(_STYLE_ROWS_WITH_VISIBILITY.where(Style.id == style_id))).first()
     if row is None:
         raise ApiError(errors.NOT_FOUND)
     is_owner = viewer is not None and viewer.id == row.artist_user_id

@@ -16,7 +16,7 @@ from platform_api.generations import transitions
 from platform_api.tokens.audit import audit_database
 from platform_api.tokens import ledger
 from tests.factories import make_style, make_user
-from tests.helpers import assert_error, csrf_headers, dev_login, in_transaction, spend_tokens
+from tests.helpers import assert_error, csrf_headers, dev_login, in_transaction, spend_tokens, until
 
 
 @pytest.fixture
@@ -61,9 +61,7 @@ def test_the_job_carries_the_request_id_to_the_replica(client, style):
     response = client.post("/api/v1/generations", json={"style_id": style.id, "prompt_tags": ["cat"]},
                            headers=csrf_headers(client) | {"X-Request-ID": "req-generate-0001"})
     assert response.status_code == 202, response.text
-    deadline = time.monotonic() + 10
-    while not jobs and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: jobs, 10, "the job sent", interval=0.05)
     assert [job.request_id for job in jobs] == ["req-generate-0001"]
 
 
@@ -84,13 +82,6 @@ class _Queued:
         yield  # an async generator, as the Serve stream is
 
 
-def _until(condition, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "never happened"
-        time.sleep(0.05)
-
-
 def test_a_request_waiting_in_serves_queue_keeps_its_lease(client, style, settings, db):
     """No progress comes while a request waits for a replica; its dispatcher is alive, so the lease holds and
     the reconciler does not take the work over (it would be drawn twice). Once another attempt holds the
@@ -105,7 +96,7 @@ def test_a_request_waiting_in_serves_queue_keeps_its_lease(client, style, settin
         db.expire_all()
         return db.get(Generation, generation_id)
 
-    _until(lambda: row().status == "processing")
+    until(lambda: row().status == "processing", 10, "the generation dispatched", interval=0.05)
     time.sleep(4 * settings.generation.lease_seconds)  # several leases, no progress
     held = row()
     assert (held.status, held.attempts) == ("processing", 1)
@@ -113,7 +104,7 @@ def test_a_request_waiting_in_serves_queue_keeps_its_lease(client, style, settin
 
     db.execute(update(Generation).where(Generation.id == generation_id).values(attempts=2))  # taken over
     db.commit()
-    _until(lambda: queued.cancelled)
+    until(lambda: queued.cancelled, 10, "the waiting call given up", interval=0.05)
     assert (row().status, row().attempts) == ("processing", 2)  # the stale attempt's failure changed nothing
 
 

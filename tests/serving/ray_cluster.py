@@ -34,6 +34,7 @@ from core.settings import StorageSettings
 from core.storage import create_object_store
 from db.models import Style
 from tests.factories import make_style
+from tests.helpers import until
 from tests.serving.styles import adapter_key
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -110,19 +111,6 @@ class Cluster:
         deployments = details["applications"][application]["deployments"].values()
         return [replica["node_id"] for deployment in deployments for replica in deployment["replicas"]
                 if replica["state"] == "RUNNING"]
-
-
-def until(condition, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (httpx.HTTPError, KeyError):
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextmanager

@@ -32,7 +32,8 @@ from db.engine import API_APPLICATION_NAME
 from db.models import Generation, Transaction, User
 from platform_api.tokens.audit import audit_database
 from platform_api.tokens.ledger import WELCOME_BONUS_TOKENS
-from tests.serving.ray_cluster import Cluster, signed_in, style_with_adapter, until
+from tests.helpers import until
+from tests.serving.ray_cluster import Cluster, signed_in, style_with_adapter
 
 REQUESTS = int(os.environ.get("SL_CHAOS_REQUESTS", "40"))
 USERS = int(os.environ.get("SL_CHAOS_USERS", "8"))

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from core.contracts import API_APP_NAME, GENERATION_APP_NAME
 from db.models import Generation, Notification, Style, TrainingRun, User
 from platform_api.tokens.audit import audit_database
-from tests.serving.ray_cluster import signed_in, style_with_adapter, until
+from tests.helpers import until
+from tests.serving.ray_cluster import signed_in, style_with_adapter
 from tests.training.conftest import training_images
 
 GENERATIONS = 12
