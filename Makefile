@@ -4,23 +4,24 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# CPU PyTorch, exact pin: an unpinned torch pulls a multi-GB CUDA build. Where the CPU wheel does not come
-# from pip's configured sources, point pip at the PyTorch CPU wheel index with TORCH_PIP_ARGS.
-TORCH_PIN := torch==2.13.0
+# The whole Python environment (server, [ml], [dev], [s3-local], the SDK), exact versions with hashes, CPU
+# PyTorch included; `make lock` refreshes it. Where the CPU torch wheel does not come from pip's configured
+# sources, point pip at the PyTorch CPU wheel index with TORCH_PIP_ARGS.
+LOCK := requirements.lock
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test bench stop clean system-deps web-build web-test
+.PHONY: run test bench stop clean lock system-deps web-build web-test
 
-run: $(VENV)/.run-deps web-build
+run: $(VENV)/.locked web-build
 	$(BIN)/python -m cluster.local
 
-test: $(VENV)/.test-deps system-deps web-test
+test: $(VENV)/.locked system-deps web-test
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 # Every benchmark at its full profile (each appends its results to docs/benchmarks.md), then the ledger chaos
 # test's full profile (CI runs a short one). About an hour on two cores.
-bench: $(VENV)/.test-deps
+bench: $(VENV)/.locked
 	$(BIN)/python -m bench.provenance --runs 7 --images 8
 	$(BIN)/python -m bench.training --images 10 --resolution 128 --steps 20 --threads 1
 	$(BIN)/python -m bench.serving --images 16 --concurrency 8 --size 256 --steps 8 --rank 4 --rounds 5 --threads 1
@@ -38,19 +39,23 @@ clean:
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The embedded run trains and generates on this machine, so it needs the [ml] extra (CPU torch, pinned) too.
-$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(TORCH_PIN) $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet -e '.[ml,s3-local]'
+# Exactly the locked set, each file checked against its hash, nothing resolved on the day; then this project
+# and the SDK (sdk/, its own package, tested against the API) on top, and a check that the lock satisfies
+# both (a dependency added to a pyproject.toml without `make lock` fails here).
+$(VENV)/.locked: $(LOCK) pyproject.toml sdk/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK) $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e ./sdk
+	$(BIN)/python -m pip check
 	touch $@
 
-# The SDK (sdk/, its own package without the server's dependencies) is tested against the API.
-$(VENV)/.test-deps: pyproject.toml sdk/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(TORCH_PIN) $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet -e '.[ml,dev]' -e ./sdk
-	touch $@ $(VENV)/.run-deps
+# Refresh the lock on purpose: the newest versions the pyproject.toml files allow; run `make test` on the new
+# set before committing it (docs/operations.md, Dependencies).
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK) $(TORCH_PIP_ARGS)
+	$(BIN)/pip-compile --quiet --upgrade --all-extras --strip-extras --generate-hashes --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links $(if $(TORCH_PIP_ARGS),--pip-args '$(TORCH_PIP_ARGS)') \
+		--output-file $(LOCK) pyproject.toml sdk/pyproject.toml
 
 # The web app (web/, Node 20 + npm): built when web/dist is missing or older than its sources; the API serves it.
 NPM := $(shell command -v npm 2>/dev/null)

@@ -44,5 +44,7 @@ def serve_deploy(config: dict, path: Path, dashboard_url: str) -> None:
     applications up in the background."""
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     serve = Path(sys.executable).with_name("serve")
-    subprocess.run([str(serve), "deploy", str(path), "--address", dashboard_url], check=True,
-                   capture_output=True, timeout=120)
+    result = subprocess.run([str(serve), "deploy", str(path), "--address", dashboard_url],
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"serve deploy exited with {result.returncode}:\n{result.stderr}{result.stdout}")

@@ -19,6 +19,7 @@ import httpx
 
 from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
+from cluster.processes import adopt_orphans, descendants, stop_processes
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
 from cluster.ray_head import BACKGROUND_NICENESS, RayHead, start_ray_head
 from core.diffusion import TINY, TINY_NOTICE
@@ -40,6 +41,7 @@ def main() -> None:
     pid_file.write_text(str(os.getpid()))
     # `make stop` sends SIGTERM; leave through the same path as Ctrl-C so every atexit cleanup runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    adopt_orphans()
 
     postgres = seaweedfs = ray_head = api = None
     try:
@@ -71,6 +73,9 @@ def main() -> None:
             _announce(url, ray_head.dashboard_url)
             ray_head.process.wait()
     finally:
+        # A second Ctrl-C or `make stop` must not cut the stopping short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if api is not None:
             _stop_process(api)
         if ray_head is not None:
@@ -79,6 +84,9 @@ def main() -> None:
             seaweedfs.stop()
         if postgres is not None:
             postgres.cleanup()
+        left_behind = stop_processes(descendants())
+        if left_behind:
+            log.warning("stopped processes the platform left behind", extra={"processes": left_behind})
         pid_file.unlink(missing_ok=True)
 
 

@@ -12,17 +12,26 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from cluster.ports import free_port
+from cluster.processes import adopt_orphans, descendants, stop_processes
 
 REPO = Path(__file__).resolve().parent.parent
 ANNOUNCEMENT = "Style License is running"
+
+
+class LeftBehind(RuntimeError):
+    """Processes the platform started were still running after it stopped (they are stopped now)."""
 
 
 class LocalPlatform:
     """The launcher on `data_dir`; `database_url` None lets it start its embedded PostgreSQL there."""
 
     def __init__(self, data_dir: Path, *, database_url: str | None = None, **settings: str):
+        # Should the launcher die without stopping its stack, what it started is handed here, not to init.
+        adopt_orphans()
+        self._children_before = {child.pid for child in psutil.Process().children()}
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
         self.port, self.dashboard_port = free_port(), free_port()
         env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(self.port), "SL_ENV": "development",
@@ -59,10 +68,21 @@ class LocalPlatform:
                 return json.loads(line)[field]
         raise LookupError(f"the launcher did not log {field}")
 
-    def stop(self) -> int:
-        """SIGTERM, as `make stop` sends; the launcher's exit status."""
+    def stop(self, timeout: float = 90) -> int:
+        """SIGTERM, as `make stop` sends; the launcher's exit status (SIGKILL's after `timeout`). Raises
+        LeftBehind when a process it started outlived it."""
+        started = descendants(self.process.pid)
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
+        try:
+            status = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            status = self.process.wait()
+        orphans = [child for child in psutil.Process().children() if child.pid not in self._children_before]
+        left_behind = stop_processes(started + orphans)
+        if left_behind:
+            raise LeftBehind(f"still running after the launcher stopped: {left_behind}")
+        return status
 
     def __enter__(self) -> LocalPlatform:
         self.wait_ready()

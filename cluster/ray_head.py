@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from cluster.ports import free_ports
 from core.settings import RaySettings
 
 # Ray's setting for the scheduling priority of its worker processes (tasks, actors, Serve replicas).
@@ -51,6 +52,21 @@ def _temp_dir(data_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"sl-ray-{digest}"
 
 
+def _haproxy_environment(temp_dir: Path) -> dict[str, str]:
+    """HAProxy's stats and metrics listeners and its files, this stack's own: Ray's defaults (ports 8404 and
+    9101, /tmp/haproxy-serve) are the same for every stack, so a second one on the machine failed to start."""
+    stats_port, metrics_port = free_ports(2)
+    # Serve puts a 56-character node id between folder and file; HAProxy takes socket paths of 97 at most.
+    folder = temp_dir / "hp"
+    return {
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(stats_port),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(metrics_port),
+        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(folder / "haproxy.cfg"),
+        "RAY_SERVE_HAPROXY_SOCKET_PATH": str(folder / "admin.sock"),
+        "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(folder / "metrics.sock"),
+    }
+
+
 def use_token_auth(data_dir: Path) -> None:
     """Token authentication with a token kept under the data dir; set in this process's environment so the
     head, the API's Jobs client and every job share it."""
@@ -66,25 +82,26 @@ def start_ray_head(settings: RaySettings, data_dir: Path, *, num_cpus: int | Non
                    log_file: Path | None = None, timeout: float = 120) -> RayHead:
     use_token_auth(data_dir)
     ray = Path(sys.executable).with_name("ray")
+    temp_dir = _temp_dir(data_dir)
     command = [
         str(ray), "start", "--head", "--block", "--disable-usage-stats",
         f"--port={settings.gcs_port}", "--node-ip-address=127.0.0.1",
         "--include-dashboard=true", f"--dashboard-host={settings.dashboard_host}",
-        f"--dashboard-port={settings.dashboard_port}", f"--temp-dir={_temp_dir(data_dir)}",
+        f"--dashboard-port={settings.dashboard_port}", f"--temp-dir={temp_dir}",
         f"--num-gpus={num_gpus}",
     ] + ([f"--num-cpus={num_cpus}"] if num_cpus else [])
     output = (log_file or data_dir / "ray-head.log").open("a")
     # Ray runs its workers at niceness 15 by default, behind everything else on the node. On one machine that
     # put the API and Serve's proxy behind PostgreSQL and any busy process; here they are as urgent as the
     # database, and background work (image drawing, training) asks for less itself.
-    environment = os.environ | {WORKER_NICENESS: "0"}
+    environment = _haproxy_environment(temp_dir) | os.environ | {WORKER_NICENESS: "0"}
     process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
                                env=environment)
     head = RayHead(process=process, dashboard_url=settings.dashboard_url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"ray start exited with {process.returncode}; see {output.name}")
+            raise RuntimeError(f"ray start exited with {process.returncode}:\n{_tail(output.name)}")
         try:
             if httpx.get(f"{head.dashboard_url}/api/version", timeout=2).status_code < 500:  # 401 means up
                 return head
@@ -92,4 +109,8 @@ def start_ray_head(settings: RaySettings, data_dir: Path, *, num_cpus: int | Non
             pass
         time.sleep(0.5)
     head.stop()
-    raise RuntimeError(f"the Ray dashboard did not answer within {timeout:.0f} s; see {output.name}")
+    raise RuntimeError(f"the Ray dashboard did not answer within {timeout:.0f} s:\n{_tail(output.name)}")
+
+
+def _tail(log_file: str, characters: int = 3000) -> str:
+    return Path(log_file).read_text(errors="replace")[-characters:]

@@ -1,8 +1,8 @@
 """Unexpected errors reported to Sentry when SENTRY_DSN is set (spec §11.3); nothing is sent otherwise.
 
-Sentry's logging integration turns the error log of the 500 handler into an event with its stack; each
-event carries the request id, so a report leads to the same request's log lines. Sentry's defaults send no
-personal data (no cookies, no Authorization header, no user).
+Sentry's integrations report an unhandled exception (FastAPI's) or an error log line (logging's) as an event
+with its stack; each event carries the request id, so a report leads to the same request's log lines.
+Sentry's defaults send no personal data (no cookies, no Authorization header, no user).
 """
 
 from __future__ import annotations
@@ -15,8 +15,16 @@ from core.settings import Settings
 from platform_api.logs import request_id_var
 
 
+def tag_request(request_id: str) -> None:
+    """Tag every event of the current request with its id. Sentry gives each request a scope of its own; an
+    exception it captures there may reach `before_send` after the request's context has been left (as on
+    sentry-sdk 3), so the tag goes on that scope rather than being read back later."""
+    if sentry_sdk.get_client().is_active():
+        sentry_sdk.set_tag("request_id", request_id)
+
+
 def _with_request_id(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    # The 500 handler's log record carries it; errors logged inside a request have it in the context.
+    # Errors logged outside a request scope: the log record or the context carries the id.
     request_id = request_id_var.get() or event.get("extra", {}).get("request_id")
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id

@@ -11,6 +11,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from platform_api.error_reports import tag_request
 from platform_api.logs import request_id_var
 from platform_api.metrics.http import observe_request
 
@@ -34,6 +35,7 @@ class RequestIdMiddleware:
         # scope["state"] is what request.state reads, also in the outermost 500 handler.
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        tag_request(request_id)
         started = time.perf_counter()
         status = 500
 

@@ -32,19 +32,21 @@ class _Entry:
 
 
 class PublicReadCache:
-    def __init__(self, seconds: float, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, seconds: float, max_pages: int = MAX_PAGES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._max_pages = max_pages
+        self._clock = clock  # tests move time on by hand instead of sleeping through it
         self._entries: dict[str, _Entry] = {}
 
     async def json(self, key: str, render: Callable[[], Awaitable[BaseModel]]) -> bytes:
         entry = self._entries.get(key)
-        if entry is not None and entry.expires > time.monotonic():
+        if entry is not None and entry.expires > self._clock():
             # shield: a reader that goes away must not cancel the render others wait for.
             body = await asyncio.shield(entry.body)
             if body is not None:
                 return body
-        entry = _Entry(time.monotonic() + self.seconds, asyncio.get_running_loop().create_future())
+        entry = _Entry(self._clock() + self.seconds, asyncio.get_running_loop().create_future())
         self._entries.pop(key, None)  # re-inserted last: the dict's order is the eviction order
         self._entries[key] = entry
         while len(self._entries) > self._max_pages:

@@ -1,4 +1,6 @@
-"""Rate limits of spec §6.11 with the `limits` library (sliding window counters).
+"""Rate limits of spec §6.11 with the `limits` library: a sliding window over each hit's time (its moving
+window), exact at every moment. Its cheaper counter approximation forgot most of the previous window right
+after a window boundary, so a burst that straddled one got through beyond the limit.
 
 Counters live in Redis when REDIS_URL is set (shared by every API process), in memory otherwise.
 Every /api/v1 request counts against the caller's budget (authenticated: per user, anonymous: per IP);
@@ -15,7 +17,7 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.aio.storage import Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from core.settings import LimitSettings
 from platform_api import errors
@@ -37,7 +39,7 @@ class RateLimiter:
     def __init__(self, settings: LimitSettings):
         self.enabled = settings.enabled
         self.storage = _storage(settings)
-        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self.strategy = MovingWindowRateLimiter(self.storage)
         self.items: dict[LimitName, RateLimitItem] = {
             "sign_in": parse(settings.sign_in),
             "verify": parse(settings.verify),

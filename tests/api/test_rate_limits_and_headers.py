@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from core.provenance_keys import CA_FILE, CHAIN_FILE, KEY_FILE, ensure_development_certificates
 from core.settings import LimitSettings, ProvenanceSettings, Settings
 from platform_api.app import create_app
-from tests.helpers import assert_error, dev_login, production_settings
+from tests.helpers import assert_error, dev_login, production_settings, until
 from tests.stubs.server import BackgroundServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -68,6 +69,17 @@ def test_anonymous_requests_are_limited_per_ip(limited_settings, clean_database)
         assert client.get("/healthz").status_code == 200  # probes are not product API calls
 
 
+def test_a_burst_across_a_clock_window_boundary_is_still_limited(limited_settings, clean_database):
+    """The window slides with each request: the budget spent just before the clock's 2-second boundary still
+    counts just after it (a per-window counter forgot most of it there, and let the third request through)."""
+    limited_settings.limits.anonymous = "2/2 seconds"
+    with TestClient(create_app(limited_settings)) as client:
+        until(lambda: time.time() % 2 >= 1.6, 3, "the last part of a 2-second window", interval=0.01)
+        burst = [client.get("/api/v1/users/999").status_code for _ in range(2)]
+        until(lambda: time.time() % 2 < 1.0, 3, "the next window", interval=0.01)
+        assert burst + [client.get("/api/v1/users/999").status_code] == [404, 404, 429]
+
+
 def test_visitors_behind_a_trusted_balancer_are_limited_by_their_own_address(limited_settings, clean_database):
     """Behind a load balancer every request comes from its address; its X-Forwarded-For names the visitor, and
     only a balancer in SL_TRUSTED_PROXIES is believed (a visitor's own header is not)."""
@@ -89,7 +101,7 @@ def test_visitors_behind_a_trusted_balancer_are_limited_by_their_own_address(lim
 def test_limits_hold_under_parallel_clients(limited_settings, clean_database):
     """40 requests from 16 clients at once: exactly the budget passes. With Redis the budget is shared by
     two API processes, as in production; in memory it is one process's own."""
-    limited_settings.limits.anonymous = "12/day"  # a window no run of this test straddles
+    limited_settings.limits.anonymous = "12/minute"
     processes = 2 if limited_settings.limits.redis_url else 1
     with ExitStack() as stack:
         urls = [stack.enter_context(BackgroundServer(create_app(limited_settings), lifespan=True)).url
