@@ -21,7 +21,7 @@ from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.processes import adopt_orphans, descendants, stop_processes
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
-from cluster.ray_head import BACKGROUND_NICENESS, RayHead, start_ray_head
+from cluster.ray_head import BACKGROUND_NICENESS, RayHead, ray_token_file, start_ray_head
 from core.diffusion import TINY, TINY_NOTICE
 from core.settings import RaySettings, Settings, StorageBackend, StorageSettings, get_settings
 from db.migrate import upgrade
@@ -63,14 +63,14 @@ def main() -> None:
                 sys.executable, "-m", "uvicorn", "platform_api.app:create_app", "--factory",
                 "--host", settings.app.host, "--port", str(settings.app.port), "--no-access-log",
             ])
-            _announce(url, settings.ray.dashboard_url)
+            _announce(url, settings.ray.dashboard_url, "the cluster's token (RAY_AUTH_TOKEN_PATH)")
             api.wait()
         else:
             ray_head = _start_local_ray(settings, data_dir, url)
             # Both Serve applications, as in production: the API behind Serve's HTTP proxy on SL_PORT.
             serve_deploy(local_serve_config(settings), data_dir / "serve.yaml", ray_head.dashboard_url)
             _wait_until_answering(url, ray_head)
-            _announce(url, ray_head.dashboard_url)
+            _announce(url, ray_head.dashboard_url, f"the token in {ray_token_file(data_dir)}")
             ray_head.process.wait()
     finally:
         # A second Ctrl-C or `make stop` must not cut the stopping short.
@@ -90,9 +90,10 @@ def main() -> None:
         pid_file.unlink(missing_ok=True)
 
 
-def _announce(url: str, dashboard_url: str) -> None:
+def _announce(url: str, dashboard_url: str, dashboard_token: str) -> None:
     print(f"\n  Style License is running: {url}\n  API docs: {url}/docs\n"
-          f"  Ray dashboard: {dashboard_url}\n  Stop: Ctrl-C or `make stop`\n", flush=True)
+          f"  Ray dashboard: {dashboard_url} (it asks for {dashboard_token})\n"
+          f"  Stop: Ctrl-C or `make stop`\n", flush=True)
 
 
 def _wait_until_answering(url: str, ray_head: RayHead, timeout: float = 300) -> None:

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
 
 from cluster.ports import free_port
-from cluster.processes import adopt_orphans, descendants, stop_processes
+from cluster.processes import OrphanWatch, descendants
 
 REPO = Path(__file__).resolve().parent.parent
 ANNOUNCEMENT = "Style License is running"
@@ -30,8 +29,7 @@ class LocalPlatform:
 
     def __init__(self, data_dir: Path, *, database_url: str | None = None, **settings: str):
         # Should the launcher die without stopping its stack, what it started is handed here, not to init.
-        adopt_orphans()
-        self._children_before = {child.pid for child in psutil.Process().children()}
+        self._orphans = OrphanWatch()
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
         self.port, self.dashboard_port = free_port(), free_port()
         env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(self.port), "SL_ENV": "development",
@@ -78,8 +76,7 @@ class LocalPlatform:
         except subprocess.TimeoutExpired:
             self.process.kill()
             status = self.process.wait()
-        orphans = [child for child in psutil.Process().children() if child.pid not in self._children_before]
-        left_behind = stop_processes(started + orphans)
+        left_behind = self._orphans.stop_left_behind(started)
         if left_behind:
             raise LeftBehind(f"still running after the launcher stopped: {left_behind}")
         return status

@@ -31,6 +31,22 @@ def adopt_orphans() -> None:
         raise OSError(error, os.strerror(error))
 
 
+class OrphanWatch:
+    """What a child started after this watch, and all below it, leave running: this process adopts orphans, so
+    a descendant whose parent died is found among its own children, not lost to init."""
+
+    def __init__(self) -> None:
+        adopt_orphans()
+        self._children_before = {child.pid for child in psutil.Process().children()}
+
+    def stop_left_behind(self, started: list[psutil.Process], grace: float = 5) -> list[str]:
+        """Of `started` (a snapshot taken while the stack ran) and the orphans adopted since, those still alive
+        after `grace` seconds (a worker may take a moment to notice its node has gone): stopped, described."""
+        orphans = [child for child in psutil.Process().children() if child.pid not in self._children_before]
+        _, remaining = psutil.wait_procs([p for p in started + orphans if _alive(p)], timeout=grace)
+        return stop_processes(remaining)
+
+
 def descendants(pid: int | None = None) -> list[psutil.Process]:
     """The live processes below `pid` (this process by default); zombies are reaped, not listed."""
     try:

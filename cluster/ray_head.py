@@ -67,15 +67,20 @@ def _haproxy_environment(temp_dir: Path) -> dict[str, str]:
     }
 
 
+def ray_token_file(data_dir: Path) -> Path:
+    """Where the local head's token lives: the dashboard asks for it, `ray` commands read it."""
+    return (data_dir / "ray" / "auth_token").resolve()
+
+
 def use_token_auth(data_dir: Path) -> None:
     """Token authentication with a token kept under the data dir; set in this process's environment so the
     head, the API's Jobs client and every job share it."""
-    token_file = data_dir / "ray" / "auth_token"
+    token_file = ray_token_file(data_dir)
     if not token_file.exists():
         token_file.parent.mkdir(parents=True, exist_ok=True)
         token_file.write_text(secrets.token_hex(32))
         token_file.chmod(0o600)
-    os.environ |= {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file.resolve())}
+    os.environ |= {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file)}
 
 
 def start_ray_head(settings: RaySettings, data_dir: Path, *, num_cpus: int | None = None, num_gpus: int = 0,

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cluster.postgres import create_database, drop_database, server_answers, start_embedded_postgres
+from cluster.processes import OrphanWatch
 from core.settings import Settings
 from db.engine import create_sync_engine
 from db.migrate import upgrade
@@ -22,6 +23,16 @@ from platform_api.app import create_app
 from tests.helpers import settings_for_tests, truncate_all
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_outlives_the_suite() -> Iterator[None]:
+    """Set up first, so it checks last: every process the suite started (Ray, PostgreSQL, SeaweedFS, the
+    launcher's stacks, HAProxy) has stopped once the other fixtures are torn down."""
+    orphans = OrphanWatch()
+    yield
+    left_behind = orphans.stop_left_behind([])
+    assert not left_behind, f"still running after the suite: {left_behind}"
 
 
 @pytest.fixture(scope="session")

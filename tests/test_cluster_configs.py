@@ -70,9 +70,10 @@ def test_the_training_rayjob_runs_the_training_entrypoint_with_a_request_of_the_
     assert {c["image"] for c in _containers(cluster)} == {IMAGE}
 
 
-def test_the_dockerfile_builds_on_the_installed_ray_with_the_pinned_torch():
+def test_the_dockerfile_builds_on_the_installed_ray_with_the_locked_torch():
     dockerfile = (CLUSTER / "Dockerfile").read_text()
     assert f"FROM rayproject/ray:{ray.__version__}-py311-gpu" in dockerfile
-    makefile = (CLUSTER.parent / "Makefile").read_text()
-    torch_pin = re.search(r"^TORCH_PIN := (\S+)$", makefile, re.MULTILINE).group(1)
-    assert f"pip install --no-cache-dir {torch_pin} " in dockerfile
+    lock = (CLUSTER.parent / "requirements.lock").read_text()
+    torch_version = re.search(r"^torch==([\d.]+)\+cpu ", lock, re.MULTILINE).group(1)
+    assert f"pip install --no-cache-dir torch=={torch_version} " in dockerfile  # its CUDA build
+    assert "--require-hashes --no-deps -r /tmp/image.lock" in dockerfile

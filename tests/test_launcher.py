@@ -25,10 +25,12 @@ def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
     try:
         assert first.wait_ready()["data"] == {"status": "ready", "database": "ok"}
         assert "Style License is running: http://localhost:" in first.log.read_text()
+        token_file = (data_dir / "ray" / "auth_token").resolve()
+        assert f"(it asks for the token in {token_file})" in first.log.read_text()  # how to open the dashboard
         dashboard = f"http://127.0.0.1:{first.dashboard_port}/api/version"
         assert httpx.get(dashboard, timeout=5).status_code == 401  # Ray's token authentication is on
         # The API answering on SL_PORT is the Serve application, beside the generation application.
-        token = (data_dir / "ray" / "auth_token").read_text()
+        token = token_file.read_text()
         serve = httpx.get(f"http://127.0.0.1:{first.dashboard_port}/api/serve/applications/",
                           headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
         assert set(serve["applications"]) == {"api", "generation"}
