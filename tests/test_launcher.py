@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import boto3
@@ -97,3 +98,19 @@ def test_make_run_starts_and_stops_seaweedfs_for_s3_local(tmp_path: Path):
         assert launch.stop() == 0, launch.log.read_text()
     with pytest.raises(httpx.ConnectError):
         httpx.get(endpoint, timeout=2)
+
+
+def test_a_failed_start_stops_what_it_started_and_says_why(tmp_path: Path):
+    """The Ray head cannot start (its port is taken): the launcher exits non-zero with Ray's own words in its
+    log, and the PostgreSQL it had already started is stopped; nothing it started outlives it."""
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        launch = LocalPlatform(data_dir, SL_RAY_GCS_PORT=str(taken.getsockname()[1]))
+        with pytest.raises(RuntimeError, match="the launcher exited with 1"):
+            launch.wait_ready(timeout=240)
+        assert launch.stop() == 1  # raises LeftBehind if anything it started were still running
+    assert "ray start exited with" in launch.log.read_text()
+    assert "Failed to start GCS" in launch.log.read_text()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL was left running"
