@@ -22,7 +22,9 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-TINY = "tiny"
+from core.settings import DEVELOPMENT_MODEL
+
+TINY = DEVELOPMENT_MODEL
 TINY_NOTICE = (
     "Using the tiny development model (random weights): it runs every step of the real pipeline but its "
     "images look like noise. Set SL_BASE_MODEL to a Stable Diffusion 1.x folder or hub id for real images."

@@ -118,13 +118,18 @@ class ProvenanceSettings(_Section):
     watermark_key: str = DEV_WATERMARK_KEY
 
 
+# The random-weight development model (core/diffusion.py builds it); named here so settings can refuse it.
+DEVELOPMENT_MODEL = "tiny"
+
+
 class DiffusionSettings(_Section):
     """The base model, and the server-side knobs of training and generation (users never choose these)."""
 
     model_config = SettingsConfigDict(env_prefix="SL_DIFFUSION_", env_file=".env", extra="ignore")
 
-    # A Stable Diffusion 1.x folder or hub id; `tiny` builds a random-weight SD-shaped model for development.
-    base_model: str = Field(default="tiny", validation_alias="SL_BASE_MODEL")
+    # A Stable Diffusion 1.x folder or hub id; `tiny` builds a random-weight SD-shaped model for development
+    # (refused in production: it draws noise).
+    base_model: str = Field(default=DEVELOPMENT_MODEL, validation_alias="SL_BASE_MODEL")
     inference_steps: int = Field(default=30, ge=1, le=150)
     guidance_scale: float = Field(default=7.0, ge=0.0, le=30.0)
     training_epochs: int = Field(default=10, ge=1, le=200)
@@ -314,6 +319,9 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         )
     if _is_weak_secret(provenance.watermark_key, DEV_WATERMARK_KEY):
         problems.append("SL_PROVENANCE_WATERMARK_KEY must be set to a random value of at least 32 characters")
+    if settings.diffusion.base_model == DEVELOPMENT_MODEL:
+        problems.append("SL_BASE_MODEL must name a Stable Diffusion base model, not the random-weight "
+                        f"{DEVELOPMENT_MODEL} model of development")
     metrics_token = settings.observability.metrics_token
     if metrics_token is not None and len(metrics_token) < 32:
         problems.append("SL_METRICS_TOKEN, when set, must be a random value of at least 32 characters")

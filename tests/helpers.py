@@ -16,6 +16,7 @@ from core.settings import (
     AppSettings,
     AuthSettings,
     DatabaseSettings,
+    DiffusionSettings,
     Environment,
     LimitSettings,
     PaymentProvider,
@@ -72,6 +73,7 @@ def production_settings(database_url: str = "postgresql://db.internal/style_lice
         ),
         "auth": AuthSettings(dev_login=False, session_cookie_secure=True, internal_api_token=strong),
         "payments": PaymentSettings(provider=PaymentProvider.toss, toss_secret_key="live_sk_x", toss_client_key="live_ck_x"),
+        "diffusion": DiffusionSettings(base_model="/models/stable-diffusion-v1-5"),
     } | sections
     return Settings(**values)
 

@@ -11,6 +11,7 @@ from core.settings import (
     AppSettings,
     AuthSettings,
     DatabaseSettings,
+    DiffusionSettings,
     Environment,
     ObservabilitySettings,
     PaymentProvider,
@@ -73,6 +74,7 @@ def test_safe_production_settings_are_accepted():
             c2pa_trust_anchors_path=Path("anchors.pem"),
         )}, "SL_PROVENANCE_WATERMARK_KEY"),
         ({"observability": ObservabilitySettings(metrics_token="short")}, "SL_METRICS_TOKEN"),
+        ({"diffusion": DiffusionSettings()}, "SL_BASE_MODEL must name a Stable Diffusion base model"),
     ],
 )
 def test_production_refuses_unsafe_defaults(override, complaint):
