@@ -40,11 +40,13 @@ clean:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Exactly the locked set, each file checked against its hash, nothing resolved on the day; then this project
-# and the SDK (sdk/, its own package, tested against the API) on top, and a check that the lock satisfies
-# both (a dependency added to a pyproject.toml without `make lock` fails here).
+# Exactly the locked set, each file checked against its hash, nothing resolved on the day, and nothing else
+# (pip-sync, locked in [dev], removes what an older lock left); then this project and the SDK (sdk/, its own
+# package, tested against the API) on top, built with the locked setuptools. tests/test_dependencies.py
+# checks that the lock satisfies every requirement of both pyproject.toml files, extras included.
 $(VENV)/.locked: $(LOCK) pyproject.toml sdk/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK) $(TORCH_PIP_ARGS)
+	$(BIN)/pip-sync --quiet $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e ./sdk
 	$(BIN)/python -m pip check
 	touch $@

@@ -28,8 +28,9 @@ class LocalPlatform:
     """The launcher on `data_dir`; `database_url` None lets it start its embedded PostgreSQL there."""
 
     def __init__(self, data_dir: Path, *, database_url: str | None = None, **settings: str):
-        # Should the launcher die without stopping its stack, what it started is handed here, not to init.
-        self._orphans = OrphanWatch()
+        # Should the launcher die without stopping its stack, what it started is handed here, not to init; the
+        # stack's processes are those that inherited its data folder.
+        self._orphans = OrphanWatch(lambda process: process.environ().get("SL_DATA_DIR") == str(data_dir))
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SL_DATABASE_URL")}
         self.port, self.dashboard_port = free_port(), free_port()
         env |= {"SL_DATA_DIR": str(data_dir), "SL_PORT": str(self.port), "SL_ENV": "development",
@@ -69,8 +70,11 @@ class LocalPlatform:
     def stop(self, timeout: float = 90) -> int:
         """SIGTERM, as `make stop` sends; the launcher's exit status (SIGKILL's after `timeout`). Raises
         LeftBehind when a process it started outlived it."""
-        started = descendants(self.process.pid)
-        self.process.send_signal(signal.SIGTERM)
+        if self.process.poll() is not None:  # exited on its own: what it left is among the adopted orphans
+            started = []
+        else:
+            started = descendants(self.process.pid)
+            self.process.send_signal(signal.SIGTERM)
         try:
             status = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -8,14 +8,11 @@ own descendants, where its last step can find and stop them, and a test can see 
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import psutil
-
-log = logging.getLogger(__name__)
 
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 
@@ -32,23 +29,27 @@ def adopt_orphans() -> None:
 
 
 class OrphanWatch:
-    """What a child started after this watch, and all below it, leave running: this process adopts orphans, so
-    a descendant whose parent died is found among its own children, not lost to init."""
+    """What a stack started after this watch leaves running: this process adopts orphans, so a descendant whose
+    parent died is found among its own children, not lost to init. `belongs` tells the stack's processes from
+    others this process starts meanwhile (by default every new child is the stack's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, belongs: Callable[[psutil.Process], bool] = lambda _: True) -> None:
         adopt_orphans()
+        self._belongs = belongs
         self._children_before = {child.pid for child in psutil.Process().children()}
 
     def stop_left_behind(self, started: list[psutil.Process], grace: float = 5) -> list[str]:
         """Of `started` (a snapshot taken while the stack ran) and the orphans adopted since, those still alive
         after `grace` seconds (a worker may take a moment to notice its node has gone): stopped, described."""
-        orphans = [child for child in psutil.Process().children() if child.pid not in self._children_before]
-        _, remaining = psutil.wait_procs([p for p in started + orphans if _alive(p)], timeout=grace)
+        orphans = [child for child in psutil.Process().children()
+                   if child.pid not in self._children_before and _alive(child) and _safely(self._belongs, child)]
+        candidates = {process.pid: process for process in started + orphans if _alive(process)}
+        _, remaining = psutil.wait_procs(list(candidates.values()), timeout=grace)
         return stop_processes(remaining)
 
 
 def descendants(pid: int | None = None) -> list[psutil.Process]:
-    """The live processes below `pid` (this process by default); zombies are reaped, not listed."""
+    """The live processes below `pid` (this process by default), zombies left out."""
     try:
         found = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -71,14 +72,18 @@ def stop_processes(processes: Iterable[psutil.Process], timeout: float = 10) -> 
 
 
 def _alive(process: psutil.Process) -> bool:
+    # A zombie has exited; whoever started it reaps it (an adopted one is reaped when this process exits).
     try:
-        if process.status() != psutil.STATUS_ZOMBIE:
-            return True
-        if process.ppid() == os.getpid():
-            os.waitpid(process.pid, os.WNOHANG)  # an adopted orphan that exited: reap it
-    except (psutil.NoSuchProcess, ChildProcessError):
-        pass
-    return False
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _safely(predicate: Callable[[psutil.Process], bool], process: psutil.Process) -> bool:
+    try:
+        return predicate(process)
+    except psutil.Error:
+        return False
 
 
 def _signal(process: psutil.Process, send) -> None:

@@ -53,8 +53,9 @@ def _temp_dir(data_dir: Path) -> Path:
 
 
 def _haproxy_environment(temp_dir: Path) -> dict[str, str]:
-    """HAProxy's stats and metrics listeners and its files, this stack's own: Ray's defaults (ports 8404 and
-    9101, /tmp/haproxy-serve) are the same for every stack, so a second one on the machine failed to start."""
+    """HAProxy's stats and metrics listeners, this stack's own: Ray's are fixed (8404 and 9101), so a second
+    stack on the machine failed to start. Its files go under the stack's own Ray folder too, not the shared
+    /tmp/haproxy-serve."""
     stats_port, metrics_port = free_ports(2)
     # Serve puts a 56-character node id between folder and file; HAProxy takes socket paths of 97 at most.
     folder = temp_dir / "hp"
@@ -64,6 +65,8 @@ def _haproxy_environment(temp_dir: Path) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(folder / "haproxy.cfg"),
         "RAY_SERVE_HAPROXY_SOCKET_PATH": str(folder / "admin.sock"),
         "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(folder / "metrics.sock"),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(folder),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(folder / "server-state"),
     }
 
 

@@ -76,4 +76,4 @@ def test_the_dockerfile_builds_on_the_installed_ray_with_the_locked_torch():
     lock = (CLUSTER.parent / "requirements.lock").read_text()
     torch_version = re.search(r"^torch==([\d.]+)\+cpu ", lock, re.MULTILINE).group(1)
     assert f"pip install --no-cache-dir torch=={torch_version} " in dockerfile  # its CUDA build
-    assert "--require-hashes --no-deps -r /tmp/image.lock" in dockerfile
+    assert '--constraint /tmp/locked-versions.txt -e ".[ml]"' in dockerfile

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from core.settings import (
     AppSettings,
+    DEVELOPMENT_MODEL,
     AuthSettings,
     DatabaseSettings,
     DiffusionSettings,
@@ -74,7 +75,7 @@ def test_safe_production_settings_are_accepted():
             c2pa_trust_anchors_path=Path("anchors.pem"),
         )}, "SL_PROVENANCE_WATERMARK_KEY"),
         ({"observability": ObservabilitySettings(metrics_token="short")}, "SL_METRICS_TOKEN"),
-        ({"diffusion": DiffusionSettings()}, "SL_BASE_MODEL must name a Stable Diffusion base model"),
+        ({"diffusion": DiffusionSettings(base_model=DEVELOPMENT_MODEL)}, "SL_BASE_MODEL must name a Stable Diffusion"),
     ],
 )
 def test_production_refuses_unsafe_defaults(override, complaint):

@@ -36,7 +36,6 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def cached_client(settings, clean_database, clock):
-    settings.app.public_read_cache_seconds = TTL_SECONDS
     app = create_app(settings)
     app.state.public_reads = PublicReadCache(TTL_SECONDS, clock=clock)
     with TestClient(app) as client:

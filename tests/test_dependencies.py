@@ -1,0 +1,45 @@
+"""requirements.lock is the environment: what runs is what it pins, and it satisfies every requirement of the
+project and the SDK, extras included (`pip check` sees only what an installed package itself requires)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECTS = [REPO / "pyproject.toml", REPO / "sdk" / "pyproject.toml"]
+
+
+def _locked() -> dict[str, Version]:
+    pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", (REPO / "requirements.lock").read_text(), re.MULTILINE)
+    return {canonicalize_name(name): Version(version) for name, version in pins}
+
+
+def _requirements() -> list[tuple[str, Requirement]]:
+    found = []
+    for path in PROJECTS:
+        project = tomllib.loads(path.read_text())["project"]
+        groups = {"": project.get("dependencies", [])} | project.get("optional-dependencies", {})
+        for group, requirements in groups.items():
+            found += [(f"{path.relative_to(REPO)} [{group}]", Requirement(text)) for text in requirements]
+    return found
+
+
+def test_the_lock_satisfies_every_requirement_of_both_projects():
+    locked = _locked()
+    unmet = [f"{where}: {requirement}" for where, requirement in _requirements()
+             if not requirement.specifier.contains(
+                 locked.get(canonicalize_name(requirement.name), Version("0.dev0")), prereleases=True)]
+    assert unmet == [], "run `make lock` after changing a pyproject.toml"
+
+
+def test_the_environment_is_exactly_the_lock():
+    installed = {canonicalize_name(dist.metadata["Name"]): Version(dist.version) for dist in metadata.distributions()}
+    ours = {"style-license", "stylelicense"}
+    assert {name: version for name, version in installed.items() if name not in ours} == _locked()
