@@ -31,10 +31,12 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+import psutil
 import psycopg
 
 from bench.report import publish
 from cluster.ports import free_port
+from cluster.processes import stop_processes
 from cluster.postgres import create_database, drop_database, libpq_url, server_answers, start_embedded_postgres
 from db.migrate import upgrade
 
@@ -133,8 +135,7 @@ def _server(target: str, env: dict[str, str]) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_processes([psutil.Process(process.pid)], timeout=30)
 
 
 @dataclass
@@ -239,9 +240,11 @@ def main() -> None:
                        arguments.think_ms)
         else:
             server = start_embedded_postgres(Path(data_dir))
-            rows = run(server.get_uri(), arguments.clients, arguments.seconds, arguments.generations,
-                       arguments.think_ms)
-            server.cleanup()
+            try:
+                rows = run(server.get_uri(), arguments.clients, arguments.seconds, arguments.generations,
+                           arguments.think_ms)
+            finally:
+                server.cleanup()
     publish(
         "API reads",
         f".venv/bin/python -m bench.api_reads --clients {arguments.clients} --seconds {arguments.seconds:g} "

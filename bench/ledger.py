@@ -126,8 +126,10 @@ def main() -> None:
             rows = run(configured or LOCAL_SERVER, arguments.operations, arguments.clients)
         else:
             server = start_embedded_postgres(Path(data_dir))
-            rows = run(server.get_uri(), arguments.operations, arguments.clients)
-            server.cleanup()
+            try:
+                rows = run(server.get_uri(), arguments.operations, arguments.clients)
+            finally:
+                server.cleanup()
     publish(
         "Ledger",
         f".venv/bin/python -m bench.ledger --operations {arguments.operations} "
