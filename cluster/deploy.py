@@ -1,6 +1,7 @@
 """`serve deploy` of cluster/serve.yaml onto the local Ray head (`make run`), shaped for one machine: the
-API's HTTP proxy on SL_HOST:SL_PORT, one replica of each application, generation on the CPU, and the
-replicas' environment taken from the launcher's (database, storage, Ray settings)."""
+API's HTTP proxy on SL_HOST:SL_PORT, one replica of each application, generation on a GPU where the machine
+has one (else the CPU), and the replicas' environment taken from the launcher's (database, storage, Ray
+settings)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from core.settings import Settings, settings_environment, shared_environment
 SERVE_CONFIG = Path(__file__).resolve().parent / "serve.yaml"
 
 
-def local_serve_config(settings: Settings) -> dict:
+def local_serve_config(settings: Settings, *, gpus: int = 0) -> dict:
+    """One replica of each application; the generation replica on one GPU when the machine has `gpus`."""
     config = yaml.safe_load(SERVE_CONFIG.read_text())
     config["proxy_location"] = "HeadOnly"
     config["http_options"] |= {"host": settings.app.host, "port": settings.app.port}
@@ -28,8 +30,8 @@ def local_serve_config(settings: Settings) -> dict:
     local_args = {
         API_APP_NAME: {"min_replicas": 1, "max_replicas": 1, "num_cpus": 0, "replica_env": environment},
         GENERATION_APP_NAME: {
-            # Drawn on this machine's CPUs, after the API's requests (docs/benchmarks.md, Load).
-            "min_replicas": 1, "max_replicas": 1, "num_gpus": 0, "num_cpus": 1,
+            # Without a GPU, drawn on this machine's CPUs after the API's requests (docs/benchmarks.md, Load).
+            "min_replicas": 1, "max_replicas": 1, "num_gpus": 1 if gpus else 0, "num_cpus": 1,
             "replica_env": environment | {WORKER_NICENESS: str(BACKGROUND_NICENESS)},
             "models_dir": str(data_dir / "models"), "adapter_cache_dir": str(data_dir / "adapters"),
         },

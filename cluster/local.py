@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from cluster.accelerators import describe, local_gpu_count
 from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.processes import adopt_orphans, descendants, stop_processes
@@ -66,9 +67,11 @@ def main() -> None:
             _announce(url, settings.ray.dashboard_url, "the cluster's token (RAY_AUTH_TOKEN_PATH)")
             api.wait()
         else:
-            ray_head = _start_local_ray(settings, data_dir, url)
+            gpus = local_gpu_count()
+            log.info(describe(gpus), extra={"gpus": gpus})
+            ray_head = _start_local_ray(settings, data_dir, url, gpus)
             # Both Serve applications, as in production: the API behind Serve's HTTP proxy on SL_PORT.
-            serve_deploy(local_serve_config(settings), data_dir / "serve.yaml", ray_head.dashboard_url)
+            serve_deploy(local_serve_config(settings, gpus=gpus), data_dir / "serve.yaml", ray_head.dashboard_url)
             _wait_until_answering(url, ray_head)
             _announce(url, ray_head.dashboard_url, f"the token in {ray_token_file(data_dir)}")
             ray_head.process.wait()
@@ -112,17 +115,18 @@ def _wait_until_answering(url: str, ray_head: RayHead, timeout: float = 300) -> 
                        f"the Ray dashboard's Serve page")
 
 
-def _start_local_ray(settings: Settings, data_dir: Path, api_url: str) -> RayHead:
-    """A Ray head on this machine; training jobs run with this interpreter and call this API back."""
-    head = start_ray_head(settings.ray, data_dir)
+def _start_local_ray(settings: Settings, data_dir: Path, api_url: str, gpus: int) -> RayHead:
+    """A Ray head on this machine with its GPUs; training jobs run with this interpreter and call this API
+    back."""
+    head = start_ray_head(settings.ray, data_dir, num_gpus=gpus)
     os.environ |= {
         "SL_RAY_JOB_PYTHON": sys.executable,
         "SL_RAY_CALLBACK_URL": api_url,
         "SL_RAY_JOB_WORK_DIR": str((data_dir / "training").resolve()),
         "SL_RAY_JOB_MODELS_DIR": str((data_dir / "models").resolve()),
-        # One machine has no GPU to spare: the jobs run on its CPUs.
-        "SL_RAY_TRAINING_NUM_GPUS": "0",
-        "SL_RAY_GENERATION_NUM_GPUS": "0",
+        # A job takes one GPU where there is one, and runs on the CPUs where there is none.
+        "SL_RAY_TRAINING_NUM_GPUS": "1" if gpus else "0",
+        "SL_RAY_GENERATION_NUM_GPUS": "1" if gpus else "0",
         # ...after the API's requests, which share them.
         "SL_RAY_JOB_NICENESS": str(BACKGROUND_NICENESS),
         "RAY_ADDRESS": f"127.0.0.1:{settings.ray.gcs_port}",
