@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from importlib import metadata
 from itertools import takewhile
 
 
@@ -35,6 +36,20 @@ def local_gpu_count(run: Callable[..., subprocess.CompletedProcess] = subprocess
     return count
 
 
-def describe(gpus: int) -> str:
-    return f"drawing and training on {gpus} GPU{'s' if gpus > 1 else ''}" if gpus else \
-        "drawing and training on the CPU (no GPU found)"
+def torch_is_cpu_only() -> bool:
+    """Whether the installed torch is a CPU build (its version says `+cpu`, as requirements.lock's does): it
+    cannot use a GPU however many the machine has."""
+    try:
+        return metadata.version("torch").endswith("+cpu")
+    except metadata.PackageNotFoundError:
+        return True
+
+
+def choose_gpus(found: int, cpu_only_torch: bool) -> tuple[int, str]:
+    """How many GPUs the platform takes, and the launcher's log line saying why."""
+    if not found:
+        return 0, "drawing and training on the CPU (no GPU found)"
+    if cpu_only_torch:
+        return 0, (f"drawing and training on the CPU: {found} GPU{'s' if found > 1 else ''} found, but the "
+                   "installed torch is a CPU build (docs/operations.md, GPUs)")
+    return found, f"drawing and training on {found} GPU{'s' if found > 1 else ''}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from cluster.accelerators import describe, local_gpu_count
+from cluster.accelerators import choose_gpus, local_gpu_count, torch_is_cpu_only
 from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.processes import adopt_orphans, descendants, stop_processes
@@ -67,8 +67,8 @@ def main() -> None:
             _announce(url, settings.ray.dashboard_url, "the cluster's token (RAY_AUTH_TOKEN_PATH)")
             api.wait()
         else:
-            gpus = local_gpu_count()
-            log.info(describe(gpus), extra={"gpus": gpus})
+            gpus, why = choose_gpus(local_gpu_count(), torch_is_cpu_only())
+            log.info(why, extra={"gpus": gpus})
             ray_head = _start_local_ray(settings, data_dir, url, gpus)
             # Both Serve applications, as in production: the API behind Serve's HTTP proxy on SL_PORT.
             serve_deploy(local_serve_config(settings, gpus=gpus), data_dir / "serve.yaml", ray_head.dashboard_url)

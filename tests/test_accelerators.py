@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from cluster.accelerators import describe, local_gpu_count
+from cluster.accelerators import choose_gpus, local_gpu_count, torch_is_cpu_only
 from cluster.deploy import local_serve_config
 from core.contracts import GENERATION_APP_NAME
 from core.settings import AppSettings, Settings, StorageSettings
@@ -28,14 +28,20 @@ def _nvidia_smi(tmp_path, stdout: str = TWO_GPUS, returncode: int = 0):
 
 def test_no_driver_means_the_cpu(tmp_path):
     assert local_gpu_count(environment={"PATH": str(tmp_path)}) == 0
-    assert describe(0) == "drawing and training on the CPU (no GPU found)"
+    assert choose_gpus(0, cpu_only_torch=False) == (0, "drawing and training on the CPU (no GPU found)")
 
 
 def test_the_gpus_the_driver_lists_are_counted(tmp_path):
     environment, run, calls = _nvidia_smi(tmp_path)
     assert local_gpu_count(run, environment) == 2
     assert calls == [[str(tmp_path / "nvidia-smi"), "-L"]]
-    assert describe(2) == "drawing and training on 2 GPUs"
+    assert choose_gpus(2, cpu_only_torch=False) == (2, "drawing and training on 2 GPUs")
+
+
+def test_gpus_are_left_alone_by_a_cpu_build_of_torch():
+    gpus, why = choose_gpus(1, cpu_only_torch=True)
+    assert gpus == 0 and "1 GPU found, but the installed torch is a CPU build" in why
+    assert torch_is_cpu_only()  # the locked torch of this environment is the CPU build
 
 
 @pytest.mark.parametrize(("visible", "count"), [("1", 1), ("0,1", 2), ("", 0), ("-1", 0), ("0,-1,1", 1)])
