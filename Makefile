@@ -17,7 +17,7 @@ run: $(VENV)/.locked web-build
 	$(BIN)/python -m cluster.local
 
 test: $(VENV)/.locked system-deps web-test
-	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term --durations=15 $(PYTEST_ARGS)
 
 # Every benchmark at its full profile (each appends its results to docs/benchmarks.md), then the ledger chaos
 # test's full profile (CI runs a short one). About an hour on two cores.
