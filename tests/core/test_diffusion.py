@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.diffusion import Device, load_pipeline
+from core.diffusion import Device, load_pipeline, tune_for_gpu
 
 
 def test_every_component_loads_in_the_asked_precision(tiny_model):
@@ -17,3 +17,19 @@ def test_every_component_loads_in_the_asked_precision(tiny_model):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
 def test_the_cpu_draws_in_fp32():
     assert Device.best() == Device("cpu", torch.float32)
+
+
+def test_the_gpu_settings_leave_the_image_as_it_was(tiny_model):
+    """Applied here on the CPU (a GPU applies them at load): a layout and a decoding schedule, not a change of
+    what is drawn."""
+    pipeline = load_pipeline(tiny_model, Device("cpu", torch.float32))
+
+    def draw():
+        return pipeline(["a cat"], num_inference_steps=2, height=64, width=64, output_type="np",
+                        generator=torch.Generator().manual_seed(7)).images
+
+    before = draw()
+    tune_for_gpu(pipeline)
+    assert pipeline.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    assert pipeline.vae.use_tiling
+    assert abs(draw() - before).max() < 1e-4
