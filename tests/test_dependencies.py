@@ -4,6 +4,7 @@ project and the SDK, extras included (`pip check` sees only what an installed pa
 from __future__ import annotations
 
 import re
+import sysconfig
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +41,9 @@ def test_the_lock_satisfies_every_requirement_of_both_projects():
 
 
 def test_the_environment_is_exactly_the_lock():
-    installed = {canonicalize_name(dist.metadata["Name"]): Version(dist.version) for dist in metadata.distributions()}
+    # This environment's own folders only: a process may put others on sys.path (the base Python's, say).
+    folders = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    installed = {canonicalize_name(dist.metadata["Name"]): Version(dist.version)
+                 for dist in metadata.distributions(path=folders)}
     ours = {"style-license", "stylelicense"}
     assert {name: version for name, version in installed.items() if name not in ours} == _locked()

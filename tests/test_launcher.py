@@ -18,6 +18,7 @@ from cluster.local_process import LocalPlatform
 from cluster.postgres import libpq_url
 from cluster.processes import descendants
 from cluster.ray_head import HAPROXY_INGRESS
+from tests.helpers import until
 
 
 def test_make_run_serves_with_embedded_postgres_and_keeps_data(tmp_path: Path):
@@ -78,8 +79,13 @@ def _haproxy_in(launch: LocalPlatform) -> bool:
 
 
 def _replica_niceness(application: str) -> int:
-    [replica] = [process for process in psutil.process_iter(["cmdline"])
-                 if any(f"ServeReplica:{application}:" in part for part in process.info["cmdline"] or ())]
+    """The niceness of the application's replica, once it runs (the API answers while the generation replica
+    may still be starting on a loaded machine)."""
+    def replicas():
+        return [process for process in psutil.process_iter(["cmdline"])
+                if any(f"ServeReplica:{application}:" in part for part in process.info["cmdline"] or ())]
+
+    [replica] = until(replicas, 180, f"the {application} replica", interval=0.5)
     return replica.nice()
 
 
