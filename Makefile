@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # PyTorch included; `make lock` refreshes it. Where the CPU torch wheel does not come from pip's configured
 # sources, point pip at the PyTorch CPU wheel index with TORCH_PIP_ARGS.
 LOCK := requirements.lock
+# CPU PyTorch, exact pin: an unpinned torch pulls a multi-GB CUDA build. The lock must hold exactly this.
+TORCH_PIN := torch==2.13.0+cpu
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 
@@ -45,6 +47,7 @@ $(BIN)/python:
 # package, tested against the API) on top, built with the locked setuptools. tests/test_dependencies.py
 # checks that the lock satisfies every requirement of both pyproject.toml files, extras included.
 $(VENV)/.locked: $(LOCK) pyproject.toml sdk/pyproject.toml | $(BIN)/python
+	@grep -q '^$(TORCH_PIN) ' $(LOCK) || { echo "$(LOCK) must pin $(TORCH_PIN) (run make lock)" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK) $(TORCH_PIP_ARGS)
 	$(BIN)/pip-sync --quiet $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e ./sdk
@@ -58,6 +61,8 @@ lock: | $(BIN)/python
 	$(BIN)/pip-compile --quiet --upgrade --all-extras --strip-extras --generate-hashes --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links $(if $(TORCH_PIP_ARGS),--pip-args '$(TORCH_PIP_ARGS)') \
 		--output-file $(LOCK) pyproject.toml sdk/pyproject.toml
+	@grep -q '^$(TORCH_PIN) ' $(LOCK) || { echo "the lock took another torch than $(TORCH_PIN): a CUDA build? \
+		point TORCH_PIP_ARGS at PyTorch's CPU index" >&2; exit 1; }
 
 # The web app (web/, Node 20 + npm): built when web/dist is missing or older than its sources; the API serves it.
 NPM := $(shell command -v npm 2>/dev/null)

@@ -47,3 +47,10 @@ def test_the_environment_is_exactly_the_lock():
                  for dist in metadata.distributions(path=folders)}
     ours = {"style-license", "stylelicense"}
     assert {name: version for name, version in installed.items() if name not in ours} == _locked()
+
+
+def test_the_lock_pins_the_cpu_build_of_torch():
+    """An unpinned or CUDA torch is a multi-GB download that the CPU machines here cannot use."""
+    makefile_pin = re.search(r"^TORCH_PIN := torch==(\S+)$", (REPO / "Makefile").read_text(), re.MULTILINE).group(1)
+    assert _locked()["torch"] == Version(makefile_pin) and makefile_pin.endswith("+cpu")
+    assert not [name for name in _locked() if name.startswith("nvidia-")]
