@@ -24,7 +24,7 @@ INTERNAL_EXCEPTIONS = {"serve_apps/ingress.py": {"platform_api", "db"}}
 WEB_AND_DATABASE = {"fastapi", "starlette", "sqlalchemy", "alembic", "psycopg"}
 MACHINE_LEARNING = {"torch", "diffusers", "peft", "transformers", "accelerate", "safetensors"}
 FORBIDDEN_THIRD_PARTY = {
-    "core": WEB_AND_DATABASE | {"ray"},
+    "core": WEB_AND_DATABASE | MACHINE_LEARNING | {"ray"},
     "db": MACHINE_LEARNING | {"fastapi", "starlette", "ray"},
     "platform_api": MACHINE_LEARNING,
     "serve_apps": WEB_AND_DATABASE,
@@ -34,9 +34,15 @@ FORBIDDEN_THIRD_PARTY = {
 }
 THIRD_PARTY_EXCEPTIONS = {
     "serve_apps/ingress.py": WEB_AND_DATABASE,
-    # torch lives in this one core module, imported only by Serve replicas and training jobs.
-    "core/diffusion.py": MACHINE_LEARNING,
+    # torch lives in this one core package, imported only by Serve replicas and training jobs.
+    "core/diffusion/": MACHINE_LEARNING,
 }
+
+
+def _third_party_exceptions(relative: str) -> set[str]:
+    """A key ending in "/" covers every file under that folder."""
+    return set().union(*(allowed for key, allowed in THIRD_PARTY_EXCEPTIONS.items()
+                         if relative == key or (key.endswith("/") and relative.startswith(key))))
 
 
 def _imported_top_levels(source: str) -> set[str]:
@@ -59,7 +65,7 @@ def import_violations(root: Path) -> list[str]:
                 continue
             imported = _imported_top_levels(path.read_text())
             internal_ok = allowed | {package} | INTERNAL_EXCEPTIONS.get(relative, set())
-            forbidden = FORBIDDEN_THIRD_PARTY[package] - THIRD_PARTY_EXCEPTIONS.get(relative, set())
+            forbidden = FORBIDDEN_THIRD_PARTY[package] - _third_party_exceptions(relative)
             for name in sorted(imported):
                 if (name in ALLOWED_INTERNAL and name not in internal_ok) or name in forbidden:
                     found.append(f"{relative}: imports {name}")
@@ -78,7 +84,8 @@ def test_a_planted_violation_is_reported(tmp_path: Path):
         "training_jobs/train.py": "import sqlalchemy.orm\n",
         "platform_api/styles.py": "import torch\n",
         "serve_apps/ingress.py": "from platform_api.app import create_app\nimport fastapi\n",
-        "core/diffusion.py": "import torch\nimport diffusers\n",
+        "core/diffusion/families.py": "import torch\nimport diffusers\n",
+        "core/diffusion.py": "import torch\n",
     }
     for relative, source in planted.items():
         path = tmp_path / relative
@@ -86,6 +93,7 @@ def test_a_planted_violation_is_reported(tmp_path: Path):
         path.write_text(source)
 
     assert import_violations(tmp_path) == [
+        "core/diffusion.py: imports torch",
         "core/images.py: imports fastapi",
         "core/storage.py: imports db",
         "platform_api/styles.py: imports torch",
