@@ -1,0 +1,6 @@
+"""What goes wrong with a base model before anything is drawn."""
+
+
+class BaseModelError(ValueError):
+    """`SL_BASE_MODEL` cannot be used: missing, unreadable, or of no family this platform draws with.
+    The message names the model and the cause in one line, for the replica's or the job's log."""
