@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from peft import LoraConfig
 from PIL import Image
 
 from bench.report import publish
 from core.diffusion import Device, build_tiny_model, load_pipeline, training_scheduler
-from training_jobs.train import LORA_TARGET_MODULES, Progress, TrainingExample, TrainingSpec, _pixels, train_lora
+from core.diffusion.lora import lora_config
+from training_jobs.train import Progress, TrainingExample, TrainingSpec, _square_crop, train_lora
 
 
 def _images(directory: Path, count: int, size: int) -> list[Path]:
@@ -44,10 +44,10 @@ def reference_steps_per_second(model: str, images: list[Path], resolution: int, 
     unet, vae, text_encoder, tokenizer = pipeline.unet, pipeline.vae, pipeline.text_encoder, pipeline.tokenizer
     for frozen in (unet, vae, text_encoder):
         frozen.requires_grad_(False)
-    unet.add_adapter(LoraConfig(r=16, lora_alpha=16, init_lora_weights="gaussian", target_modules=LORA_TARGET_MODULES))
+    unet.add_adapter(lora_config(16, 16))
     optimizer = torch.optim.AdamW([p for p in unet.parameters() if p.requires_grad], lr=1e-4)
-    scheduler = training_scheduler(model)
-    pixels = [_pixels(path, resolution).unsqueeze(0).to(device.name) for path in images]
+    scheduler = training_scheduler(pipeline)
+    pixels = [_square_crop(path, resolution).pixels.unsqueeze(0).to(device.name) for path in images]
     ids = tokenizer(["bench style, gradient"], padding="max_length", truncation=True,
                     max_length=tokenizer.model_max_length, return_tensors="pt").input_ids.to(device.name)
 

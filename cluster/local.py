@@ -21,10 +21,17 @@ from cluster.accelerators import choose_gpus, local_gpu_count, torch_is_cpu_only
 from cluster.deploy import local_serve_config, serve_deploy
 from cluster.postgres import create_database, start_embedded_postgres
 from cluster.processes import adopt_orphans, descendants, stop_processes
-from cluster.seaweedfs import SeaweedServer, start_seaweedfs
 from cluster.ray_head import BACKGROUND_NICENESS, RayHead, ray_token_file, start_ray_head
-from core.diffusion import TINY, TINY_NOTICE
-from core.settings import RaySettings, Settings, StorageBackend, StorageSettings, get_settings
+from cluster.seaweedfs import SeaweedServer, start_seaweedfs
+from core.settings import (
+    DEVELOPMENT_MODELS,
+    DEVELOPMENT_NOTICE,
+    RaySettings,
+    Settings,
+    StorageBackend,
+    StorageSettings,
+    get_settings,
+)
 from db.migrate import upgrade
 from platform_api.logs import configure_logging
 
@@ -56,8 +63,8 @@ def main() -> None:
             seaweedfs = _start_local_s3(settings.storage, data_dir)
         upgrade(settings.database.url)
         url = f"http://{'localhost' if settings.app.host in ('127.0.0.1', '0.0.0.0') else settings.app.host}:{settings.app.port}"
-        if settings.diffusion.base_model == TINY:
-            log.warning(TINY_NOTICE)
+        if settings.diffusion.base_model in DEVELOPMENT_MODELS:
+            log.warning(DEVELOPMENT_NOTICE.format(model=settings.diffusion.base_model))
         if settings.ray.address:
             # A cluster configured elsewhere: the API runs here under uvicorn and calls into it.
             api = subprocess.Popen([

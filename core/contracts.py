@@ -23,7 +23,7 @@ class TrainingHyperparameters(_Message):
     learning_rate: float = Field(gt=0, le=1e-2)
     epochs: int = Field(ge=1, le=200)
     batch_size: int = Field(ge=1, le=64)
-    resolution: int = Field(ge=64, le=1024)
+    resolution: int | None = Field(default=None, ge=64, le=1024)  # unset: the base model's native side
     seed: int = 0
     sample_steps: int = Field(ge=1, le=100)
 

@@ -118,8 +118,15 @@ class ProvenanceSettings(_Section):
     watermark_key: str = DEV_WATERMARK_KEY
 
 
-# The random-weight development model (core/diffusion.py builds it); named here so settings can refuse it.
+# Random-weight models of development (core/diffusion/development.py builds them), named here so settings can
+# refuse them in production: tiny models of both families for development and tests, and the full-size
+# architectures ("shapes") for benchmarks. All draw noise.
 DEVELOPMENT_MODEL = "tiny"
+DEVELOPMENT_MODELS = (DEVELOPMENT_MODEL, "tiny-xl", "sd15-shape", "sdxl-shape")
+DEVELOPMENT_NOTICE = (
+    "Using {model}, a development model with random weights: it runs every step of the real pipeline but its "
+    "images look like noise. Set SL_BASE_MODEL to a Stable Diffusion 1.x or SDXL base for real images."
+)
 
 
 class DiffusionSettings(_Section):
@@ -127,15 +134,16 @@ class DiffusionSettings(_Section):
 
     model_config = SettingsConfigDict(env_prefix="SL_DIFFUSION_", env_file=".env", extra="ignore")
 
-    # A Stable Diffusion 1.x folder or hub id; `tiny` builds a random-weight SD-shaped model for development
-    # (refused in production: it draws noise).
+    # A Stable Diffusion 1.x or SDXL base: a diffusers folder, a hub id, or one .safetensors/.ckpt file; or one
+    # of DEVELOPMENT_MODELS (refused in production: they draw noise).
     base_model: str = Field(default=DEVELOPMENT_MODEL, validation_alias="SL_BASE_MODEL")
     inference_steps: int = Field(default=30, ge=1, le=150)
     guidance_scale: float = Field(default=7.0, ge=0.0, le=30.0)
     training_epochs: int = Field(default=10, ge=1, le=200)
     training_rank: int = Field(default=16, ge=1, le=256)
     training_learning_rate: float = Field(default=1e-4, gt=0, le=1e-2)
-    training_resolution: int = Field(default=512, ge=64, le=1024)
+    # The square side images are trained at; unset: the base model's native side (512 SD 1.x, 1024 SDXL).
+    training_resolution: int | None = Field(default=None, ge=64, le=1024)
     training_batch_size: int = Field(default=1, ge=1, le=64)
     sample_steps: int = Field(default=20, ge=1, le=100)
 
@@ -319,9 +327,9 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
         )
     if _is_weak_secret(provenance.watermark_key, DEV_WATERMARK_KEY):
         problems.append("SL_PROVENANCE_WATERMARK_KEY must be set to a random value of at least 32 characters")
-    if settings.diffusion.base_model == DEVELOPMENT_MODEL:
+    if settings.diffusion.base_model in DEVELOPMENT_MODELS:
         problems.append("SL_BASE_MODEL must name a Stable Diffusion base model, not the random-weight "
-                        f"{DEVELOPMENT_MODEL} model of development")
+                        f"{settings.diffusion.base_model} model of development")
     metrics_token = settings.observability.metrics_token
     if metrics_token is not None and len(metrics_token) < 32:
         problems.append("SL_METRICS_TOKEN, when set, must be a random value of at least 32 characters")

@@ -134,7 +134,15 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
-    """The tiny SD-shaped model (random weights), built once per session."""
+    """The tiny SD 1.x-shaped model (random weights), built once per session."""
     from core.diffusion import build_tiny_model
 
-    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd"))
+    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_xl_model(tmp_path_factory) -> str:
+    """The tiny SDXL-shaped model (random weights), built once per session."""
+    from core.diffusion import build_tiny_model
+
+    return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-xl", family="sdxl"))

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import (
+    DEVELOPMENT_MODELS,
     AppSettings,
-    DEVELOPMENT_MODEL,
     AuthSettings,
     DatabaseSettings,
     DiffusionSettings,
@@ -75,7 +75,8 @@ def test_safe_production_settings_are_accepted():
             c2pa_trust_anchors_path=Path("anchors.pem"),
         )}, "SL_PROVENANCE_WATERMARK_KEY"),
         ({"observability": ObservabilitySettings(metrics_token="short")}, "SL_METRICS_TOKEN"),
-        ({"diffusion": DiffusionSettings(base_model=DEVELOPMENT_MODEL)}, "SL_BASE_MODEL must name a Stable Diffusion"),
+        *[({"diffusion": DiffusionSettings(base_model=model)}, f"SL_BASE_MODEL must name .* not .* {model} model")
+          for model in DEVELOPMENT_MODELS],
     ],
 )
 def test_production_refuses_unsafe_defaults(override, complaint):

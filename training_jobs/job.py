@@ -19,7 +19,14 @@ import httpx
 
 from core.contracts import TrainingCompletion, TrainingFailure, TrainingJobRequest, TrainingProgressReport
 from core.storage import ObjectStore
-from training_jobs.train import ADAPTER_FILE, MANIFEST_FILE, Progress, TrainingExample, TrainingSpec, train_lora
+from training_jobs.train import (
+    ADAPTER_FILE,
+    MANIFEST_FILE,
+    Progress,
+    TrainingExample,
+    TrainingSpec,
+    train_lora,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,11 @@
 """LoRA fine-tuning of a style: `train_lora(spec) -> manifest`, a plain function (no Ray, no HTTP, no argparse).
 
-The recipe is diffusers' text-to-image LoRA reference: frozen base model, a PEFT LoRA adapter on the UNet's
-attention projections, noise-prediction MSE on VAE latents with DDPM noise. Each epoch ends with a checkpoint
-(LoRA weights + optimiser, so a retried job resumes) and sample images from fixed prompts and seeds. The adapter
-ships in diffusers' format (safetensors, alpha kept in its metadata) so stock `load_lora_weights` loads it.
+The recipe is diffusers' text-to-image LoRA reference, for SD 1.x and SDXL alike: frozen base model (in the
+device's dtype: bf16 on a GPU), a PEFT LoRA adapter on the UNet's attention projections (its weights in fp32),
+noise-prediction MSE on VAE latents with DDPM noise; what the UNet is conditioned on comes from the family
+(`core.diffusion.families`: SDXL adds the pooled text and its size/crop time ids). Each epoch ends with a
+checkpoint (LoRA weights + optimiser, so a retried job resumes) and sample images from fixed prompts and seeds.
+The adapter ships in diffusers' format with the base's identity (`core.diffusion.lora`).
 """
 
 from __future__ import annotations
@@ -13,24 +15,24 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from diffusers import StableDiffusionPipeline
-from diffusers.utils import convert_state_dict_to_diffusers
-from peft import LoraConfig
+from diffusers.training_utils import cast_training_params
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from core.diffusion import Device, load_pipeline, training_scheduler
+from core.diffusion.families import family_of_pipeline, native_side
+from core.diffusion.lora import BaseIdentity, lora_config, write_adapter
 
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"
 MANIFEST_FILE = "manifest.json"
-LORA_TARGET_MODULES = ["to_k", "to_q", "to_v", "to_out.0"]
 _CHECKPOINT_PREFIX = "epoch-"
 
 
@@ -51,7 +53,7 @@ class TrainingSpec:
     learning_rate: float = 1e-4
     epochs: int = 10
     batch_size: int = 1
-    resolution: int = 512
+    resolution: int | None = None  # the square side trained at; unset: the base's native side
     seed: int = 0
     sample_prompts: Sequence[str] = ("portrait", "landscape")
     sample_steps: int = 20
@@ -86,6 +88,8 @@ class Progress:
 @dataclass
 class Manifest:
     base_model: str
+    family: str
+    base_architecture: str
     trigger_tag: str
     adapter_file: str
     adapter_sha256: str
@@ -133,7 +137,7 @@ def prune_checkpoints(directory: Path, keep: int) -> None:
         old.rmdir()
 
 
-def noise_prediction_loss(unet, scheduler, latents: torch.Tensor, text_embeddings: torch.Tensor,
+def noise_prediction_loss(unet, scheduler, latents: torch.Tensor, unet_inputs: dict,
                           generator: torch.Generator) -> torch.Tensor:
     """Diffusers' reference objective: predict the noise (or velocity) added at a random timestep."""
     noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype, device=latents.device)
@@ -144,54 +148,80 @@ def noise_prediction_loss(unet, scheduler, latents: torch.Tensor, text_embedding
         target = scheduler.get_velocity(latents, noise, timesteps)
     else:
         target = noise
-    prediction = unet(noisy, timesteps, text_embeddings, return_dict=False)[0]
+    prediction = unet(noisy, timesteps, **unet_inputs, return_dict=False)[0]
     return F.mse_loss(prediction.float(), target.float(), reduction="mean")
 
 
-def _pixels(path: Path, resolution: int) -> torch.Tensor:
-    """The image resized (shorter side) and centre-cropped to a square, in [-1, 1], channels first."""
+@dataclass(frozen=True)
+class _Crop:
+    pixels: torch.Tensor  # in [-1, 1], channels first
+    original_size: tuple[int, int]  # (height, width) before resizing
+    top_left: tuple[int, int]  # (top, left) of the crop in the resized image
+
+
+def _square_crop(path: Path, resolution: int) -> _Crop:
+    """The image resized (shorter side) and centre-cropped to a square."""
     with Image.open(path) as opened:
         image = opened.convert("RGB")
+    original_size = (image.height, image.width)
     scale = resolution / min(image.size)
     image = image.resize((max(resolution, round(image.width * scale)), max(resolution, round(image.height * scale))),
                          Image.Resampling.BICUBIC)
     left, top = (image.width - resolution) // 2, (image.height - resolution) // 2
     image = image.crop((left, top, left + resolution, top + resolution))
     array = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).reshape(resolution, resolution, 3)
-    return array.permute(2, 0, 1).float() / 127.5 - 1.0
+    return _Crop(array.permute(2, 0, 1).float() / 127.5 - 1.0, original_size, (top, left))
 
 
 class _Trainer:
     def __init__(self, spec: TrainingSpec, device: Device):
         self.spec = spec
         self.device = device
-        pipeline = load_pipeline(spec.base_model, Device(device.name, torch.float32))
+        pipeline = load_pipeline(spec.base_model, device)
         self.pipeline = pipeline
-        self.unet, self.vae, self.text_encoder, self.tokenizer = (
-            pipeline.unet, pipeline.vae, pipeline.text_encoder, pipeline.tokenizer
-        )
-        for frozen in (self.unet, self.vae, self.text_encoder):
-            frozen.requires_grad_(False)
-        self.lora_config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, init_lora_weights="gaussian",
-                                      target_modules=LORA_TARGET_MODULES)
+        self.family = family_of_pipeline(pipeline)
+        self.resolution = spec.resolution or native_side(pipeline)
+        self.unet, self.vae = pipeline.unet, pipeline.vae
+        for name in pipeline.components:
+            if isinstance(getattr(pipeline, name), torch.nn.Module):
+                getattr(pipeline, name).requires_grad_(False)
+        self.base = BaseIdentity.of(self.family, self.unet, spec.base_model)
+        self.lora_config = lora_config(spec.rank, spec.alpha)
         self.unet.add_adapter(self.lora_config)
+        # The frozen base stays in the device's dtype (bf16 on a GPU); the LoRA weights the optimiser updates
+        # are fp32, as in diffusers' reference scripts.
+        cast_training_params(self.unet, dtype=torch.float32)
         self.trainable = [p for p in self.unet.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.trainable, lr=spec.learning_rate)
-        self.noise_scheduler = training_scheduler(spec.base_model)
+        self.noise_scheduler = training_scheduler(pipeline)
         self.examples = self._encode_examples()
 
     @torch.no_grad()
-    def _encode_examples(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Latents and text embeddings never change while only the LoRA trains: compute them once."""
+    def _encode_examples(self) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+        """Latents and the UNet's conditioning never change while only the LoRA trains: compute them once."""
         encoded = []
-        for example in self.spec.examples:
-            pixels = _pixels(example.image, self.spec.resolution).unsqueeze(0).to(self.device.name)
-            latents = self.vae.encode(pixels).latent_dist.mean * self.vae.config.scaling_factor
-            ids = self.tokenizer(example.caption, padding="max_length", truncation=True,
-                                 max_length=self.tokenizer.model_max_length, return_tensors="pt").input_ids
-            embeddings = self.text_encoder(ids.to(self.device.name), return_dict=False)[0]
-            encoded.append((latents, embeddings))
+        with self._vae_that_does_not_overflow() as vae:
+            for example in self.spec.examples:
+                crop = _square_crop(example.image, self.resolution)
+                pixels = crop.pixels.unsqueeze(0).to(self.device.name, vae.dtype)
+                latents = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+                conditioning = self.family.prompt_conditioning(
+                    self.pipeline, example.caption, original_size=crop.original_size, crop_top_left=crop.top_left,
+                    target_size=(self.resolution, self.resolution))
+                encoded.append((latents.to(self.device.dtype), conditioning))
         return encoded
+
+    @contextmanager
+    def _vae_that_does_not_overflow(self) -> Iterator[torch.nn.Module]:
+        """SDXL's VAE overflows in fp16 (its config says `force_upcast`): encode in fp32 on a GPU without bf16."""
+        upcast = self.vae.dtype == torch.float16 and self.vae.config.get("force_upcast", False)
+        if upcast:
+            self.vae.to(torch.float32)
+        try:
+            yield self.vae
+        finally:
+            if upcast:
+                self.vae.to(torch.float16)
 
     def batches(self, epoch: int) -> list[list[int]]:
         order = list(range(len(self.examples)))
@@ -201,8 +231,9 @@ class _Trainer:
 
     def step(self, indices: list[int], generator: torch.Generator) -> float:
         latents = torch.cat([self.examples[i][0] for i in indices])
-        embeddings = torch.cat([self.examples[i][1] for i in indices])
-        loss = noise_prediction_loss(self.unet, self.noise_scheduler, latents, embeddings, generator)
+        conditioning = {key: torch.cat([self.examples[i][1][key] for i in indices]) for key in self.examples[0][1]}
+        loss = noise_prediction_loss(self.unet, self.noise_scheduler, latents, self.family.unet_inputs(conditioning),
+                                     generator)
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -237,7 +268,7 @@ class _Trainer:
         for index, prompt in enumerate(self.spec.sample_prompts):
             image = self.pipeline(
                 caption([prompt], self.spec.trigger_tag), num_inference_steps=self.spec.sample_steps,
-                height=self.spec.resolution, width=self.spec.resolution,
+                height=self.resolution, width=self.resolution,
                 generator=torch.Generator().manual_seed(self.spec.seed + index),
             ).images[0]
             path = directory / f"epoch-{epoch:03d}-{index}.png"
@@ -246,14 +277,7 @@ class _Trainer:
         return paths
 
     def save_adapter(self) -> Path:
-        StableDiffusionPipeline.save_lora_weights(
-            self.spec.output_dir,
-            unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(self.unet)),
-            unet_lora_adapter_metadata=self.lora_config.to_dict(),
-            weight_name=ADAPTER_FILE,
-            safe_serialization=True,
-        )
-        return self.spec.output_dir / ADAPTER_FILE
+        return write_adapter(self.spec.output_dir / ADAPTER_FILE, self.unet, self.lora_config, self.family, self.base)
 
 
 def train_lora(
@@ -305,6 +329,8 @@ def train_lora(
     data = adapter.read_bytes()
     manifest = Manifest(
         base_model=spec.base_model,
+        family=trainer.family.name,
+        base_architecture=trainer.base.architecture,
         trigger_tag=spec.trigger_tag,
         adapter_file=adapter.name,
         adapter_sha256=hashlib.sha256(data).hexdigest(),
@@ -314,7 +340,7 @@ def train_lora(
         learning_rate=spec.learning_rate,
         epochs=spec.epochs,
         steps=total_steps,
-        resolution=spec.resolution,
+        resolution=trainer.resolution,
         seed=spec.seed,
         images=len(spec.examples),
         loss_per_epoch=[round(loss, 6) for loss in losses],

@@ -1,35 +1,35 @@
-"""The Stable Diffusion base model shared by training jobs and generation replicas: the only module of `core`
+"""The Stable Diffusion base model shared by training jobs and generation replicas: the only package of `core`
 that imports torch and diffusers (the API never imports it).
 
-`SL_BASE_MODEL` names a local folder or a hub id of an SD 1.x pipeline, or `tiny`: a Stable-Diffusion-shaped
-model built from config with random weights, for development and tests where no weights can be downloaded.
-It exercises every real code path (text encoder, UNet with cross-attention, 8x VAE, LoRA) but draws noise.
+`SL_BASE_MODEL` names an SD 1.x or SDXL base: a diffusers folder, a hub id, or one `.safetensors`/`.ckpt` file
+(`single_file`), or a random-weight development model (`development`). `families` owns what differs between
+SD 1.x and SDXL; `lora` the style adapter file.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import (
-    AutoencoderKL,
-    DDIMScheduler,
-    DDPMScheduler,
-    StableDiffusionPipeline,
-    UNet2DConditionModel,
-)
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from diffusers import DDPMScheduler, DiffusionPipeline
 
-from core.settings import DEVELOPMENT_MODEL
-
-TINY = DEVELOPMENT_MODEL
-TINY_NOTICE = (
-    "Using the tiny development model (random weights): it runs every step of the real pipeline but its "
-    "images look like noise. Set SL_BASE_MODEL to a Stable Diffusion 1.x folder or hub id for real images."
+from core.diffusion.development import (
+    SHAPES,
+    TINY_MODELS,
+    build_tiny_model,
+    is_development_model,
+    tiny_model_folder,
 )
-_TINY_MARKER = "style-license-tiny.json"
+from core.diffusion.errors import BaseModelError
+from core.diffusion.families import family_of_pretrained
+from core.settings import DEVELOPMENT_NOTICE
+
+__all__ = ["BaseModelError", "Device", "build_tiny_model", "load_pipeline", "resolve_base_model",
+           "training_scheduler", "tune_for_gpu"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,68 +45,20 @@ class Device:
         return cls("cpu", torch.float32)
 
 
-def _byte_level_tokenizer() -> CLIPTokenizer:
-    """CLIP's byte-level BPE with no merges: every byte is a token (transformers 5 ignores vocab files here,
-    so the vocabulary is passed in)."""
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
-    symbols = list(bytes_to_unicode().values())
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for symbol in symbols + [f"{s}</w>" for s in symbols]:
-        vocab.setdefault(symbol, len(vocab))
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77, pad_token="<|endoftext|>")
-
-
-def build_tiny_model(directory: Path, *, seed: int = 0) -> Path:
-    """Write a tiny SD-shaped pipeline (random weights) to `directory`, loadable offline like a real one."""
-    torch.manual_seed(seed)
-    tokenizer = _byte_level_tokenizer()
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
-        num_hidden_layers=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1,
-        projection_dim=32,
-    ))
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=64, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=(32, 32, 64, 64), in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32,
-        sample_size=512,
-    )
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    pipeline = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )
-    pipeline.save_pretrained(directory)
-    (directory / _TINY_MARKER).write_text(json.dumps({"seed": seed, "notice": TINY_NOTICE}))
-    return directory
-
-
 def resolve_base_model(base_model: str, models_dir: Path) -> str:
-    """A loadable path or hub id; `tiny` is built once under `models_dir` and reused."""
-    if base_model != TINY:
-        return base_model
-    directory = models_dir / "tiny-sd"
-    if not (directory / _TINY_MARKER).exists():
-        build_tiny_model(directory)
-    return str(directory)
+    """What `load_pipeline` takes: a tiny model's name becomes its folder, built once under `models_dir`."""
+    if base_model in TINY_MODELS:
+        return str(tiny_model_folder(base_model, models_dir))
+    return base_model
 
 
-def is_tiny(model_path: str) -> bool:
-    return (Path(model_path) / _TINY_MARKER).exists()
-
-
-def load_pipeline(model_path: str, device: Device | None = None) -> StableDiffusionPipeline:
+def load_pipeline(model: str, device: Device | None = None) -> DiffusionPipeline:
+    """The base model's pipeline on `device`, in its dtype. Raises `BaseModelError` (one line naming the model
+    and the cause) for a model that is missing, unreadable or of no known family."""
     device = device or Device.best()
-    pipeline = StableDiffusionPipeline.from_pretrained(
-        model_path, dtype=device.dtype, safety_checker=None, requires_safety_checker=False,
-        local_files_only=Path(model_path).exists(),
-    )
+    if is_development_model(model):
+        log.warning(DEVELOPMENT_NOTICE.format(model=model))
+    pipeline = _load(model, device.dtype)
     pipeline.set_progress_bar_config(disable=True)
     pipeline = pipeline.to(device.name)
     if device.name == "cuda":
@@ -114,7 +66,25 @@ def load_pipeline(model_path: str, device: Device | None = None) -> StableDiffus
     return pipeline
 
 
-def tune_for_gpu(pipeline: StableDiffusionPipeline) -> None:
+def _load(model: str, dtype: torch.dtype) -> DiffusionPipeline:
+    if model in SHAPES:
+        from core.diffusion.single_file import random_weights_pipeline
+
+        return random_weights_pipeline(SHAPES[model], dtype)
+    if Path(model).is_file():
+        from core.diffusion.single_file import load_single_file, single_file_family
+
+        return load_single_file(Path(model), single_file_family(Path(model)), dtype)
+    family = family_of_pretrained(model)
+    try:
+        return family.pipeline_class.from_pretrained(model, dtype=dtype, local_files_only=Path(model).exists(),
+                                                     **family.load_options())
+    except (OSError, ValueError) as error:
+        raise BaseModelError(f"SL_BASE_MODEL {model!r} cannot be loaded as {family.title}: "
+                             f"{' '.join(str(error).split())}") from error
+
+
+def tune_for_gpu(pipeline: DiffusionPipeline) -> None:
     """The UNet's convolutions in channels-last layout (the tensor cores' own), and the VAE decoding large
     images in tiles, so a 1024² decode does not hold the whole image's activations at once. Attention already
     runs on torch's scaled_dot_product_attention, diffusers' default on torch 2."""
@@ -122,6 +92,6 @@ def tune_for_gpu(pipeline: StableDiffusionPipeline) -> None:
     pipeline.vae.enable_tiling()
 
 
-def training_scheduler(model_path: str) -> DDPMScheduler:
-    """The noise schedule training adds noise with (the base model's own betas)."""
-    return DDPMScheduler.from_pretrained(model_path, subfolder="scheduler", local_files_only=Path(model_path).exists())
+def training_scheduler(pipeline: DiffusionPipeline) -> DDPMScheduler:
+    """The noise schedule training adds noise with: the base model's own betas and prediction type."""
+    return DDPMScheduler.from_config(pipeline.scheduler.config)

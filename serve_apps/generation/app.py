@@ -23,6 +23,7 @@ from ray import serve
 from ray.serve import Application
 
 from core.contracts import GenerationJob, GenerationRejected
+from core.diffusion import BaseModelError
 from core.settings import Settings
 from serve_apps.generation.config import GenerationAppConfig
 from serve_apps.generation.server import GenerationServer, LoadedStyle
@@ -38,7 +39,11 @@ class StyleGenerator:
 
     def __init__(self, config: GenerationAppConfig):
         # Settings come from the replica's environment, like every other process of the platform.
-        self.server = GenerationServer.from_settings(Settings(), config)
+        try:
+            self.server = GenerationServer.from_settings(Settings(), config)
+        except BaseModelError as unusable:
+            _log.error("the replica cannot start: %s", unusable)
+            raise
 
         # Applied here rather than as a method decorator because the limit comes from the config.
         async def load_style(adapter_key: str) -> LoadedStyle:

@@ -11,7 +11,11 @@ batch's largest) are gathered once per batch, not per step. With classifier-free
 rows twice (unconditional, then conditional), so the gathered rows repeat to match.
 
 Rows match a stock diffusers run with only that row's adapter active up to float rounding (batched matmul
-against a plain one: at most one level in 8-bit pixels), see tests/serving/test_pipeline.py.
+against a plain one: at most one level in 8-bit pixels), see tests/serving/test_pipeline.py. The same holds for
+SD 1.x and SDXL: both adapt the UNet's attention projections, and the hook sees only those layers.
+
+Adapters carry the identity of the base they were trained on (`core.diffusion.lora`); one trained on another
+architecture is refused before it touches the UNet.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import StableDiffusionPipeline
+from diffusers import DiffusionPipeline
 from peft.tuners.lora import LoraLayer
 from PIL import Image
 
 from core.diffusion import Device, load_pipeline
+from core.diffusion.families import family_of_pipeline, native_side
+from core.diffusion.lora import BaseIdentity
 
 
 @dataclass(frozen=True)
@@ -52,20 +58,25 @@ class StylePipeline:
     """Not thread-safe: adapters change the UNet's modules, so one caller at a time (on a replica,
     `BatchRunner`'s single pipeline thread)."""
 
-    def __init__(self, pipeline: StableDiffusionPipeline):
+    def __init__(self, pipeline: DiffusionPipeline, base_model: str):
         self.pipeline = pipeline
+        self.family = family_of_pipeline(pipeline)
+        self.base = BaseIdentity.of(self.family, pipeline.unet, base_model)
+        self.native_side = native_side(pipeline)
         self._lora_layers: list[LoraLayer] = []
 
     @classmethod
     def load(cls, model_path: str, device: Device | None = None) -> StylePipeline:
-        return cls(load_pipeline(model_path, device))
+        return cls(load_pipeline(model_path, device), model_path)
 
     @property
     def adapters(self) -> set[str]:
         return set(self.pipeline.unet.peft_config) if getattr(self.pipeline.unet, "peft_config", None) else set()
 
     def add_adapter(self, name: str, weights: Path) -> None:
-        """Load a diffusers-format LoRA file under `name` (letters, digits, underscores)."""
+        """Load a diffusers-format LoRA file under `name` (letters, digits, underscores). Raises
+        `AdapterMismatch` for an adapter trained on another architecture."""
+        self.base.check_adapter(weights)
         self.pipeline.load_lora_weights(weights.parent, weight_name=weights.name, adapter_name=name)
         self._adapters_changed()
 

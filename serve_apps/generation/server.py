@@ -18,9 +18,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import torch
+from PIL import Image
 
 from core.contracts import GenerationJob, GenerationProgress, GenerationRejected, GenerationResult
 from core.diffusion import Device, resolve_base_model
+from core.diffusion.families import render_size
+from core.diffusion.lora import AdapterMismatch
 from core.image_format import ImageFormat
 from core.provenance import publish_generated_image
 from core.provenance_info import ProvenanceInfo
@@ -114,6 +117,9 @@ class GenerationServer:
         name = f"style_{next(self._names)}"
         try:
             await self.runner.call(StylePipeline.add_adapter, name, path)
+        except AdapterMismatch as mismatch:
+            log.error("style refused: %s", mismatch, extra={"adapter": adapter_key})
+            raise GenerationRejected(str(mismatch)) from mismatch
         except Exception:
             self.adapters.discard(adapter_key)  # a damaged copy is downloaded afresh by the retry
             raise
@@ -147,9 +153,12 @@ class GenerationServer:
         finally:
             self._done_drawing(style.name)
         timings |= {"queue": drawn.queued_seconds, "diffusion": drawn.drawing_seconds}
+        image = drawn.image
+        if image.size != (job.width, job.height):
+            image = image.resize((job.width, job.height), Image.Resampling.LANCZOS)
 
         published = time.monotonic()
-        stored = await publish_generated_image(self.store, drawn.image, self._provenance(job), mark=mark,
+        stored = await publish_generated_image(self.store, image, self._provenance(job), mark=mark,
                                                keys=self.keys, image_format=self.image_format)
         timings["signing_and_upload"] = time.monotonic() - published
         timings["total"] = time.monotonic() - started
@@ -189,10 +198,12 @@ class GenerationServer:
             raise GenerationRejected(f"the artist's signature is missing: {job.signature_key}") from missing
         return await asyncio.to_thread(artist_mark, job.artist_name, signature)
 
-    @staticmethod
-    def _row(job: GenerationJob, style: LoadedStyle) -> ImageRequest:
+    def _row(self, job: GenerationJob, style: LoadedStyle) -> ImageRequest:
+        """Drawn at the base's native pixel count in the job's aspect ratio (docs/serving.md, Render sizes),
+        then resized to the job's size: requests of different sizes may share a batch."""
+        width, height = render_size(job.width, job.height, self.runner.pipeline.native_side)
         return ImageRequest(adapter=style.name, prompt=job.prompt, negative_prompt=job.negative_prompt,
-                            seed=job.seed, width=job.width, height=job.height, steps=job.steps,
+                            seed=job.seed, width=width, height=height, steps=job.steps,
                             guidance_scale=job.guidance_scale)
 
     def _provenance(self, job: GenerationJob) -> ProvenanceInfo:

@@ -8,30 +8,26 @@ import tempfile
 from pathlib import Path
 
 import torch
-from diffusers import StableDiffusionPipeline, UNet2DConditionModel
-from diffusers.utils import convert_state_dict_to_diffusers
-from peft import LoraConfig
-from peft.utils import get_peft_model_state_dict
+from diffusers import UNet2DConditionModel
 
-from training_jobs.train import ADAPTER_FILE, LORA_TARGET_MODULES
+from core.diffusion.families import SD1, Family
+from core.diffusion.lora import BaseIdentity, lora_config, write_adapter
+from training_jobs.train import ADAPTER_FILE
 
 _SCRATCH = "random_adapter"
 
 
-def random_adapter(unet: UNet2DConditionModel, seed: int, *, rank: int = 4) -> bytes:
-    """The adapter file's bytes. Both LoRA matrices are random (training starts with B = 0), so every
-    adapter draws a visibly different image."""
+def random_adapter(unet: UNet2DConditionModel, seed: int, *, family: Family = SD1, rank: int = 4) -> bytes:
+    """The adapter file's bytes, for a UNet of `family` with no adapters. Both LoRA matrices are random
+    (training starts with B = 0), so every adapter draws a visibly different image."""
+    base = BaseIdentity.of(family, unet, "a random-weight test base")
     torch.manual_seed(seed)
-    config = LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False, target_modules=LORA_TARGET_MODULES)
+    config = lora_config(rank, rank, init=False)
     unet.add_adapter(config, adapter_name=_SCRATCH)
     try:
-        layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet, adapter_name=_SCRATCH))
         with tempfile.TemporaryDirectory() as directory:
-            StableDiffusionPipeline.save_lora_weights(
-                directory, unet_lora_layers=layers, unet_lora_adapter_metadata=config.to_dict(),
-                weight_name=ADAPTER_FILE, safe_serialization=True,
-            )
-            return (Path(directory) / ADAPTER_FILE).read_bytes()
+            path = write_adapter(Path(directory) / ADAPTER_FILE, unet, config, family, base, adapter_name=_SCRATCH)
+            return path.read_bytes()
     finally:
         unet.delete_adapters(_SCRATCH)
 

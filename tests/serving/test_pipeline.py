@@ -1,5 +1,5 @@
-"""Cross-style batching on the tiny model: requests for different styles drawn in one UNet call, each row
-with its own adapter, give each request the image it gets alone."""
+"""Cross-style batching on the tiny models of both families: requests for different styles drawn in one UNet
+call, each row with its own adapter, give each request the image it gets alone."""
 
 from __future__ import annotations
 
@@ -9,22 +9,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from diffusers import UNet2DConditionModel
 
 from core.diffusion import Device, load_pipeline
+from core.diffusion.families import family_of_pretrained
 from serve_apps.generation.batching import BatchRunner, Drawn, StepDone
 from serve_apps.generation.pipeline import ImageRequest, StylePipeline
+from tests.serving.styles import random_adapter
 from training_jobs.train import ADAPTER_FILE
 
 CPU = Device("cpu", torch.float32)
 STEPS = 2
 
 
+@pytest.fixture(scope="module", params=["sd1", "sdxl"])
+def tiny_model(request) -> str:
+    """Every test here runs on the tiny model of each family."""
+    return request.getfixturevalue({"sd1": "tiny_model", "sdxl": "tiny_xl_model"}[request.param])
+
+
 @pytest.fixture(scope="module")
-def adapter_files(style_adapters: dict[int, bytes], tmp_path_factory) -> dict[str, Path]:
+def adapter_files(tiny_model: str, tmp_path_factory) -> dict[str, Path]:
+    unet = UNet2DConditionModel.from_pretrained(tiny_model, subfolder="unet")
+    family = family_of_pretrained(tiny_model)
     files = {}
-    for style, data in style_adapters.items():
+    for style in (1, 2, 3):
         path = tmp_path_factory.mktemp(f"style-{style}") / ADAPTER_FILE
-        path.write_bytes(data)
+        path.write_bytes(random_adapter(unet, seed=style, family=family))
         files[f"style_{style}"] = path
     return files
 

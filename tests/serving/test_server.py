@@ -4,15 +4,19 @@ can never succeed are rejected; an evicted style leaves the pipeline once nothin
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Iterator
 
 import pytest
 import torch
+from diffusers import UNet2DConditionModel
+from PIL import Image
 
 from core.content_credentials import CredentialState
 from core.contracts import GenerationJob, GenerationRejected
 from core.diffusion import Device
+from core.diffusion.families import SDXL
 from core.provenance_keys import load_provenance_keys
 from core.settings import Settings
 from core.storage_keys import is_public
@@ -20,6 +24,7 @@ from core.verification import verify_image
 from serve_apps.generation.config import GenerationAppConfig
 from serve_apps.generation.server import GenerationServer
 from tests.serving.conftest import job, put_styles
+from tests.serving.styles import adapter_key, random_adapter
 
 
 @pytest.fixture
@@ -72,6 +77,25 @@ def test_requests_that_can_never_succeed_are_rejected(server, store, changes, re
     with pytest.raises(GenerationRejected, match=reason):
         _messages(server, job(42, style=1, **changes))
     assert asyncio.run(store.list("public/generations/")) == []
+
+
+def test_a_style_trained_on_another_base_is_rejected_before_it_touches_the_pipeline(server, store, tiny_xl_model):
+    unet = UNet2DConditionModel.from_pretrained(tiny_xl_model, subfolder="unet")
+    asyncio.run(store.put(adapter_key(7), random_adapter(unet, seed=7, family=SDXL),
+                          content_type="application/octet-stream"))
+    with pytest.raises(GenerationRejected, match=r"trained on .* \(sdxl\) and this replica draws with .* \(sd1\)"):
+        _messages(server, job(44, style=7))
+    assert server.runner.pipeline.adapters == set()
+    assert asyncio.run(store.list("public/generations/")) == []
+
+
+def test_each_size_is_drawn_at_the_models_native_pixel_count_and_delivered_at_its_own(server, store):
+    # The tiny model draws 256² natively: 512×1024 is drawn at 192×384 and resized.
+    [messages] = _messages(server, job(45, style=1, width=512, height=1024))
+    result = messages[-1]
+    assert (result["width"], result["height"]) == (512, 1024)
+    with Image.open(io.BytesIO(asyncio.run(store.get(result["image_key"])))) as image:
+        assert image.size == (512, 1024)
 
 
 def test_an_evicted_style_leaves_the_pipeline_after_its_last_request(server):

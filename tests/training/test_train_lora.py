@@ -1,4 +1,4 @@
-"""train_lora on the tiny SD-shaped model: real diffusers + peft code, a handful of steps."""
+"""train_lora on the tiny models (SD 1.x and SDXL shaped): real diffusers + peft code, a handful of steps."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 
 import pytest
 import torch
-from diffusers import StableDiffusionPipeline
 from safetensors import safe_open
 
 from core.diffusion import Device, load_pipeline
+from core.diffusion.lora import AdapterMismatch, adapter_base
+from serve_apps.generation.pipeline import StylePipeline
 from training_jobs.train import (
     ADAPTER_FILE,
     MANIFEST_FILE,
@@ -23,6 +24,7 @@ from training_jobs.train import (
 )
 
 CPU = Device("cpu", torch.float32)
+TINY_MODEL_FIXTURES = {"sd1": "tiny_model", "sdxl": "tiny_xl_model"}
 
 
 def _spec(tiny_model, artworks, output_dir, **overrides) -> TrainingSpec:
@@ -39,7 +41,10 @@ def test_caption_puts_the_trigger_tag_first_once():
     assert caption(["Portrait", "test style", " anime "], "test style") == "test style, portrait, anime"
 
 
-def test_training_writes_a_diffusers_adapter_that_changes_the_output(tiny_model, artworks, tmp_path):
+@pytest.mark.parametrize(("family", "other_family"), [("sd1", "sdxl"), ("sdxl", "sd1")])
+def test_training_writes_a_diffusers_adapter_that_changes_the_output(family, other_family, artworks, tmp_path,
+                                                                     request):
+    tiny_model = request.getfixturevalue(TINY_MODEL_FIXTURES[family])
     seen = []
     manifest = train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=seen.append, device=CPU)
 
@@ -50,6 +55,7 @@ def test_training_writes_a_diffusers_adapter_that_changes_the_output(tiny_model,
     with safe_open(tmp_path / ADAPTER_FILE, "pt") as adapter:
         assert json.loads(adapter.metadata()["lora_adapter_metadata"])["unet.lora_alpha"] == 4
         assert any(key.startswith("unet.") and "lora.down" in key for key in adapter.keys())
+    assert manifest.family == family and adapter_base(tmp_path / ADAPTER_FILE).family == family
 
     def image(with_adapter: bool):
         pipeline = load_pipeline(tiny_model, CPU)
@@ -59,6 +65,12 @@ def test_training_writes_a_diffusers_adapter_that_changes_the_output(tiny_model,
                                           generator=torch.Generator().manual_seed(3), output_type="np").images[0].flat))
 
     assert not torch.equal(image(True), image(False))
+    # A replica of this family takes it; one of the other family refuses it before touching its UNet.
+    StylePipeline.load(tiny_model, CPU).add_adapter("style", tmp_path / ADAPTER_FILE)
+    other = StylePipeline.load(request.getfixturevalue(TINY_MODEL_FIXTURES[other_family]), CPU)
+    with pytest.raises(AdapterMismatch, match=f"\\({family}\\) and this replica draws with .* \\({other_family}\\)"):
+        other.add_adapter("style", tmp_path / ADAPTER_FILE)
+    assert other.adapters == set()
 
 
 def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_model, artworks, tmp_path):
