@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -150,3 +149,23 @@ def until(condition, timeout: float, what: str, interval: float = 0.5):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# The session fixtures of the tiny development models (tests/conftest.py), by family.
+TINY_MODEL_FIXTURES = {"sd1": "tiny_model", "sdxl": "tiny_xl_model"}
+
+
+def tiny_model_of(request, family: str) -> str:
+    """The folder of the tiny model of `family`, for a test parametrized over families."""
+    return request.getfixturevalue(TINY_MODEL_FIXTURES[family])
+
+
+def finished_generation(client, generation_id: int, timeout: float = 180) -> dict:
+    """The generation once it has completed or failed, polled through the API (a TestClient or httpx.Client)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        generation = client.get(f"/api/v1/generations/{generation_id}").json()["data"]
+        if generation["status"] in ("completed", "failed"):
+            return generation
+        time.sleep(0.3)
+    raise AssertionError(f"generation {generation_id} did not finish: {generation}")

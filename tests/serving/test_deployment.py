@@ -12,7 +12,6 @@ import pytest
 from core.content_credentials import CredentialState
 from core.contracts import GENERATION_APP_NAME, GenerationJob, GenerationRejected
 from core.provenance_keys import load_provenance_keys
-from core.settings import Settings
 from core.storage import create_object_store
 from core.storage_keys import is_public
 from core.verification import verify_image

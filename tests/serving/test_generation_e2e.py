@@ -1,6 +1,6 @@
 """End to end on a real local Ray cluster with Serve: the API charges and queues a generation, dispatches it
 to the generation application over its handle, and records the outcome — signed image stored, artist paid,
-user notified — or, when the adapter is gone, refunds and notifies; with Serve down at request time the
+user notified — or, when the adapter is gone or was trained on another base, refunds and notifies; with Serve down at request time the
 generation waits and completes once Serve is back. The ledger audit is clean after each."""
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from diffusers import UNet2DConditionModel
 from fastapi.testclient import TestClient
 from ray import serve
 from sqlalchemy import select
 
 from core.contracts import GENERATION_APP_NAME
+from core.diffusion.families import SDXL
 from core.provenance_keys import load_provenance_keys
 from core.settings import DiffusionSettings, Settings
 from core.verification import CredentialState, verify_image
@@ -22,9 +24,9 @@ from db.models import Artist, Generation, Notification, User
 from platform_api.app import create_app
 from platform_api.tokens.audit import audit_database
 from tests.factories import make_style
-from tests.helpers import csrf_headers, dev_login
+from tests.helpers import csrf_headers, dev_login, finished_generation
 from tests.serving.conftest import deploy_generation_app
-from tests.serving.styles import adapter_key
+from tests.serving.styles import adapter_key, random_adapter
 
 
 @pytest.fixture
@@ -54,22 +56,12 @@ def _generate(client, style_id: int, aspect_ratio: str = "1:1") -> int:
     return response.json()["data"]["id"]
 
 
-def _finished(client, generation_id: int, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        generation = client.get(f"/api/v1/generations/{generation_id}").json()["data"]
-        if generation["status"] in ("completed", "failed"):
-            return generation
-        time.sleep(0.3)
-    raise AssertionError(f"generation {generation_id} did not finish: {generation}")
-
-
 def test_each_aspect_ratio_is_generated_signed_and_paid_for(api, settings, style, db, database_url):
     dev_login(api, "fan@example.com")
     deploy_generation_app(settings)
     keys = load_provenance_keys(settings)
     for aspect_ratio, size in (("1:1", (512, 512)), ("1:2", (512, 1024)), ("2:2", (1024, 1024))):
-        generation = _finished(api, _generate(api, style.id, aspect_ratio))
+        generation = finished_generation(api, _generate(api, style.id, aspect_ratio))
         assert generation["status"] == "completed", generation
         assert (generation["width"], generation["height"]) == size and generation["progress"] is None
         image = api.get(generation["image_url"])
@@ -88,11 +80,19 @@ def test_each_aspect_ratio_is_generated_signed_and_paid_for(api, settings, style
     assert asyncio.run(audit_database(database_url)) == []
 
 
-def test_a_missing_adapter_is_refunded_and_notified(api, settings, style, db, database_url):
+@pytest.mark.parametrize("unusable", ["missing", "trained on another base"])
+def test_a_style_that_cannot_be_drawn_is_refunded_and_notified(api, settings, style, db, database_url, unusable,
+                                                               request):
     dev_login(api, "fan@example.com")
     deploy_generation_app(settings)
-    asyncio.run(api.app.state.object_store.delete(style.adapter_key))
-    generation = _finished(api, _generate(api, style.id))
+    store = api.app.state.object_store
+    if unusable == "missing":
+        asyncio.run(store.delete(style.adapter_key))
+    else:  # an SDXL style for this SD 1.x replica
+        unet = UNet2DConditionModel.from_pretrained(request.getfixturevalue("tiny_xl_model"), subfolder="unet")
+        asyncio.run(store.put(style.adapter_key, random_adapter(unet, seed=1, family=SDXL),
+                              content_type="application/octet-stream"))
+    generation = finished_generation(api, _generate(api, style.id))
     assert (generation["status"], generation["error_code"], generation["attempts"]) == (
         "failed", "GENERATION_REJECTED", 1)
     assert api.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 100
@@ -110,7 +110,7 @@ def test_a_generation_requested_while_serve_is_down_completes_once_it_is_up(api,
         time.sleep(0.2)
         db.expire_all()
     deploy_generation_app(settings)
-    generation = _finished(api, generation_id)
+    generation = finished_generation(api, generation_id)
     assert generation["status"] == "completed" and generation["attempts"] == 2
     assert api.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 90  # charged once
     assert asyncio.run(audit_database(database_url)) == []
@@ -139,7 +139,7 @@ def test_a_replica_killed_mid_generation_is_retried_and_charged_once(api, settin
         db.expire_all()
     ray.kill(_replica_actor(), no_restart=False)
 
-    generation = _finished(api, generation_id)
+    generation = finished_generation(api, generation_id)
     assert generation["status"] == "completed" and generation["attempts"] == 2
     assert api.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 90  # charged once
     assert asyncio.run(audit_database(database_url)) == []

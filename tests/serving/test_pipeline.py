@@ -15,6 +15,7 @@ from core.diffusion import Device, load_pipeline
 from core.diffusion.families import family_of_pretrained
 from serve_apps.generation.batching import BatchRunner, Drawn, StepDone
 from serve_apps.generation.pipeline import ImageRequest, StylePipeline
+from tests.helpers import tiny_model_of
 from tests.serving.styles import random_adapter
 from training_jobs.train import ADAPTER_FILE
 
@@ -25,7 +26,7 @@ STEPS = 2
 @pytest.fixture(scope="module", params=["sd1", "sdxl"])
 def tiny_model(request) -> str:
     """Every test here runs on the tiny model of each family."""
-    return request.getfixturevalue({"sd1": "tiny_model", "sdxl": "tiny_xl_model"}[request.param])
+    return tiny_model_of(request, request.param)
 
 
 @pytest.fixture(scope="module")

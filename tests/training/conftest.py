@@ -6,7 +6,6 @@ import pytest
 from PIL import Image
 
 
-
 def painted(path: Path, seed: int, size: int = 512) -> Path:
     """A simple synthetic artwork: coloured bands that differ by seed."""
     image = Image.new("RGB", (size, size))

@@ -1,6 +1,7 @@
 """End to end on a real local Ray cluster: an artist uploads 10 images, a Ray job trains the LoRA on the tiny
-model and reports progress to the API over HTTP, the adapter lands in storage, the style completes and the
-artist is notified; a job stopped mid-run ends as failed, also notified."""
+model (of each family: SD 1.x and SDXL) and reports progress to the API over HTTP, the adapter lands in
+storage, the style completes and the artist is notified, and a fan's generation with the new style comes back
+from Serve signed; a job stopped mid-run ends as failed, also notified."""
 
 from __future__ import annotations
 
@@ -15,22 +16,35 @@ import psutil
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from ray import serve
 from ray.job_submission import JobSubmissionClient
 from sqlalchemy import select
 
+from core.contracts import GENERATION_APP_NAME
 from core.diffusion import Device, load_pipeline
+from core.diffusion.families import family_of_pretrained
+from core.provenance_keys import load_provenance_keys
 from core.settings import DiffusionSettings, Settings
 from core.storage import create_object_store
+from core.verification import CredentialState, verify_image
 from db.models import Notification, Style, TrainingRun
 from platform_api.app import RECONCILERS, create_app
 from platform_api.background import run_once
+from tests.helpers import finished_generation, tiny_model_of
+from tests.serving.conftest import deploy_generation_app
 from tests.stubs.server import BackgroundServer
 from tests.training.conftest import training_images
 from training_jobs.train import ADAPTER_FILE
 
 
 @pytest.fixture
-def stack(settings: Settings, tiny_model: str, ray_dashboard: str, clean_database) -> Iterator[tuple[str, Settings]]:
+def base_model(request) -> str:
+    """The tiny model of the family a test is parametrized with (SD 1.x unless it says otherwise)."""
+    return tiny_model_of(request, getattr(request, "param", "sd1"))
+
+
+@pytest.fixture
+def stack(settings: Settings, base_model: str, ray_dashboard: str, clean_database) -> Iterator[tuple[str, Settings]]:
     """The API as a real server the Ray job can call back, pointed at the session's Ray cluster."""
     port = ray_dashboard.rsplit(":", 1)[1]
     settings.ray.dashboard_port = int(port)
@@ -38,8 +52,8 @@ def stack(settings: Settings, tiny_model: str, ray_dashboard: str, clean_databas
     settings.ray.job_torch_threads = 1
     settings.ray.job_niceness = 10  # as `make run` trains: after the API's requests
     settings.ray.job_work_dir = str(settings.app.data_dir / "training-work")
-    settings.diffusion = DiffusionSettings(base_model=tiny_model, training_epochs=2, training_rank=4,
-                                           training_resolution=64, sample_steps=2)
+    settings.diffusion = DiffusionSettings(base_model=base_model, training_epochs=2, training_rank=4,
+                                           training_resolution=64, sample_steps=2, inference_steps=2)
     app = create_app(settings)
     with BackgroundServer(app, lifespan=True) as server:
         settings.app.public_url = server.url
@@ -77,7 +91,8 @@ def _wait_for(api: httpx.Client, style_id: int, done, timeout: float = 240) -> t
     raise AssertionError(f"style {style_id} never got there: {style}")
 
 
-def test_uploaded_images_become_a_trained_style(stack, db):
+@pytest.mark.parametrize("base_model", ["sd1", "sdxl"], indirect=True)
+def test_uploaded_images_become_a_trained_style_that_draws(stack, db):
     url, settings = stack
     with httpx.Client(base_url=url, timeout=30) as api:
         headers = _artist(api)
@@ -101,7 +116,28 @@ def test_uploaded_images_become_a_trained_style(stack, db):
     notification = db.scalars(select(Notification)).one()
     assert (notification.type, notification.data) == ("style_training_complete", {"style_id": stored.id,
                                                                                   "style_title": "Ink Wash"})
+    assert manifest["family"] == family_of_pretrained(settings.diffusion.base_model).name
     _assert_adapter_changes_the_output(settings.diffusion.base_model, adapter, stack_dir=settings.app.data_dir)
+    _assert_a_fan_draws_with_it(url, settings, stored.id)
+
+
+def _assert_a_fan_draws_with_it(url: str, settings: Settings, style_id: int) -> None:
+    serve.start(proxy_location="Disabled")
+    deploy_generation_app(settings)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as fan:
+            fan.post("/api/v1/auth/dev-login", json={"email": "fan@example.com"}).raise_for_status()
+            response = fan.post("/api/v1/generations", headers={"X-CSRF-Token": fan.cookies["sl_csrf"]},
+                                json={"style_id": style_id, "prompt_tags": ["lake"], "aspect_ratio": "1:2"})
+            assert response.status_code == 202, response.text
+            generation = finished_generation(fan, response.json()["data"]["id"])
+            assert generation["status"] == "completed", generation
+            assert (generation["width"], generation["height"]) == (512, 1024)
+            proof = verify_image(fan.get(generation["image_url"]).content, keys=load_provenance_keys(settings))
+            assert proof.credentials.state in (CredentialState.valid, CredentialState.trusted)
+            assert proof.watermark_generation_id == generation["id"] and proof.metadata.style_id == style_id
+    finally:
+        serve.delete(GENERATION_APP_NAME)
 
 
 def _assert_adapter_changes_the_output(model: str, adapter: bytes, stack_dir) -> None:

@@ -11,6 +11,7 @@ from safetensors import safe_open
 from core.diffusion import Device, load_pipeline
 from core.diffusion.lora import AdapterMismatch, adapter_base
 from serve_apps.generation.pipeline import StylePipeline
+from tests.helpers import tiny_model_of
 from training_jobs.train import (
     ADAPTER_FILE,
     MANIFEST_FILE,
@@ -24,7 +25,6 @@ from training_jobs.train import (
 )
 
 CPU = Device("cpu", torch.float32)
-TINY_MODEL_FIXTURES = {"sd1": "tiny_model", "sdxl": "tiny_xl_model"}
 
 
 def _spec(tiny_model, artworks, output_dir, **overrides) -> TrainingSpec:
@@ -44,7 +44,7 @@ def test_caption_puts_the_trigger_tag_first_once():
 @pytest.mark.parametrize(("family", "other_family"), [("sd1", "sdxl"), ("sdxl", "sd1")])
 def test_training_writes_a_diffusers_adapter_that_changes_the_output(family, other_family, artworks, tmp_path,
                                                                      request):
-    tiny_model = request.getfixturevalue(TINY_MODEL_FIXTURES[family])
+    tiny_model = tiny_model_of(request, family)
     seen = []
     manifest = train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=seen.append, device=CPU)
 
@@ -67,7 +67,7 @@ def test_training_writes_a_diffusers_adapter_that_changes_the_output(family, oth
     assert not torch.equal(image(True), image(False))
     # A replica of this family takes it; one of the other family refuses it before touching its UNet.
     StylePipeline.load(tiny_model, CPU).add_adapter("style", tmp_path / ADAPTER_FILE)
-    other = StylePipeline.load(request.getfixturevalue(TINY_MODEL_FIXTURES[other_family]), CPU)
+    other = StylePipeline.load(tiny_model_of(request, other_family), CPU)
     with pytest.raises(AdapterMismatch, match=f"\\({family}\\) and this replica draws with .* \\({other_family}\\)"):
         other.add_adapter("style", tmp_path / ADAPTER_FILE)
     assert other.adapters == set()
