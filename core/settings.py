@@ -129,6 +129,15 @@ DEVELOPMENT_NOTICE = (
 )
 
 
+class Precision(StrEnum):
+    """The dtype the base model runs in on a GPU (a CPU always runs fp32: it has no fast half precision)."""
+
+    auto = "auto"  # bf16 where the GPU has it (Ampere and later), else fp16
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp32 = "fp32"
+
+
 class DiffusionSettings(_Section):
     """The base model, and the server-side knobs of training and generation (users never choose these)."""
 
@@ -137,6 +146,7 @@ class DiffusionSettings(_Section):
     # A Stable Diffusion 1.x or SDXL base: a diffusers folder, a hub id, or one .safetensors/.ckpt file; or one
     # of DEVELOPMENT_MODELS (refused in production: they draw noise).
     base_model: str = Field(default=DEVELOPMENT_MODEL, validation_alias="SL_BASE_MODEL")
+    precision: Precision = Precision.auto
     inference_steps: int = Field(default=30, ge=1, le=150)
     guidance_scale: float = Field(default=7.0, ge=0.0, le=30.0)
     training_epochs: int = Field(default=10, ge=1, le=200)
@@ -343,6 +353,7 @@ def shared_environment(settings: Settings) -> dict[str, str]:
     values = {
         "SL_DATA_DIR": str(settings.app.data_dir.resolve()),
         "SL_BASE_MODEL": settings.diffusion.base_model,
+        "SL_DIFFUSION_PRECISION": settings.diffusion.precision.value,
         "SL_STORAGE": storage.backend.value,
         "SL_STORAGE_LOCAL_DIR": str(storage.local_dir.resolve()),
         "SL_STORAGE_S3_ENDPOINT_URL": storage.s3_endpoint_url,

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from core.contracts import TrainingJobRequest
-from core.diffusion import resolve_base_model
+from core.diffusion import Device, resolve_base_model
 from core.settings import Settings
 from core.storage import create_object_store
 from training_jobs.job import ApiReporter, run_training_job, work_dir_for
@@ -33,7 +33,8 @@ def main() -> int:
     reporter = ApiReporter(request, settings.auth.internal_api_token)
     try:
         work_dir = work_dir_for(request, os.environ.get("SL_TRAINING_WORK_DIR"))
-        run_training_job(request, create_object_store(settings.storage), reporter, work_dir)
+        run_training_job(request, create_object_store(settings.storage), reporter, work_dir,
+                         Device.best(settings.diffusion.precision))
     except Exception as exc:
         traceback.print_exc()
         reporter.fail(f"{type(exc).__name__}: {exc}")

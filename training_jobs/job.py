@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from core.contracts import TrainingCompletion, TrainingFailure, TrainingJobRequest, TrainingProgressReport
+from core.diffusion import Device
 from core.storage import ObjectStore
 from training_jobs.train import (
     ADAPTER_FILE,
@@ -79,7 +80,8 @@ def _upload(store: ObjectStore, key: str, path: Path, content_type: str) -> str:
     return key
 
 
-def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: ApiReporter, work_dir: Path) -> None:
+def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: ApiReporter, work_dir: Path,
+                     device: Device | None = None) -> None:
     """Train and publish one run. The work dir keeps checkpoints, so a retry on this node resumes."""
     images_dir = work_dir / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +110,7 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
         if last_progress:
             reporter.progress(last_progress[0], keys, force=True)
 
-    manifest = train_lora(spec, on_progress=on_progress, on_epoch_end=on_epoch_end)
+    manifest = train_lora(spec, on_progress=on_progress, on_epoch_end=on_epoch_end, device=device)
     adapter_key = _upload(store, f"{request.output_prefix}{ADAPTER_FILE}", spec.output_dir / ADAPTER_FILE,
                           "application/octet-stream")
     manifest_key = _upload(store, f"{request.output_prefix}{MANIFEST_FILE}", spec.output_dir / MANIFEST_FILE,

@@ -24,12 +24,14 @@ from core.diffusion.development import (
 )
 from core.diffusion.errors import BaseModelError
 from core.diffusion.families import family_of_pretrained
-from core.settings import DEVELOPMENT_NOTICE
+from core.settings import DEVELOPMENT_NOTICE, Precision
 
 __all__ = ["BaseModelError", "Device", "build_tiny_model", "load_pipeline", "resolve_base_model",
            "training_scheduler", "tune_for_gpu"]
 
 log = logging.getLogger(__name__)
+_DTYPES = {Precision.auto: torch.bfloat16, Precision.bf16: torch.bfloat16, Precision.fp16: torch.float16,
+           Precision.fp32: torch.float32}
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,16 @@ class Device:
     dtype: torch.dtype
 
     @classmethod
-    def best(cls) -> Device:
-        if torch.cuda.is_available():
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            return cls("cuda", dtype)
-        return cls("cpu", torch.float32)
+    def best(cls, precision: Precision = Precision.auto) -> Device:
+        """The GPU if there is one, in `precision` (bf16 falls back to fp16 on a GPU without it); else the CPU."""
+        if not torch.cuda.is_available():
+            return cls("cpu", torch.float32)
+        has_bf16 = torch.cuda.is_bf16_supported()
+        if precision in (Precision.auto, Precision.bf16) and not has_bf16:
+            if precision is Precision.bf16:
+                log.warning("this GPU has no bf16: running in fp16")
+            return cls("cuda", torch.float16)
+        return cls("cuda", _DTYPES[precision])
 
 
 def resolve_base_model(base_model: str, models_dir: Path) -> str:

@@ -7,16 +7,30 @@ import pytest
 import torch
 
 from core.diffusion import Device, load_pipeline, tune_for_gpu
+from core.settings import Precision
+from tests.helpers import tiny_model_of
 
 
-def test_every_component_loads_in_the_asked_precision(tiny_model):
-    pipeline = load_pipeline(tiny_model, Device("cpu", torch.bfloat16))
-    assert {pipeline.unet.dtype, pipeline.vae.dtype, pipeline.text_encoder.dtype} == {torch.bfloat16}
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_every_component_loads_in_the_asked_precision(family, request):
+    pipeline = load_pipeline(tiny_model_of(request, family), Device("cpu", torch.bfloat16))
+    modules = [module for module in pipeline.components.values() if isinstance(module, torch.nn.Module)]
+    assert len(modules) == {"sd1": 3, "sdxl": 4}[family]
+    assert {module.dtype for module in modules} == {torch.bfloat16}
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without a GPU")
-def test_the_cpu_draws_in_fp32():
-    assert Device.best() == Device("cpu", torch.float32)
+@pytest.mark.parametrize(("cuda", "bf16", "precision", "expected"), [
+    (False, False, Precision.bf16, Device("cpu", torch.float32)),
+    (True, True, Precision.auto, Device("cuda", torch.bfloat16)),
+    (True, False, Precision.auto, Device("cuda", torch.float16)),
+    (True, False, Precision.bf16, Device("cuda", torch.float16)),
+    (True, True, Precision.fp16, Device("cuda", torch.float16)),
+    (True, True, Precision.fp32, Device("cuda", torch.float32)),
+])
+def test_the_device_and_precision_follow_the_machine_and_the_setting(monkeypatch, cuda, bf16, precision, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16)
+    assert Device.best(precision) == expected
 
 
 def test_the_gpu_settings_leave_the_image_as_it_was(tiny_model):
