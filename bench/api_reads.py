@@ -36,8 +36,14 @@ import psycopg
 
 from bench.report import publish
 from cluster.ports import free_port
+from cluster.postgres import (
+    create_database,
+    drop_database,
+    libpq_url,
+    server_answers,
+    start_embedded_postgres,
+)
 from cluster.processes import stop_processes
-from cluster.postgres import create_database, drop_database, libpq_url, server_answers, start_embedded_postgres
 from db.migrate import upgrade
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -18,8 +18,8 @@ def machine() -> str:
     return f"{cores} cores ({model}), Python {platform.python_version()}, {platform.system()} {platform.machine()}"
 
 
-def publish(title: str, command: str, lines: list[str]) -> str:
-    """Print a results section and append it to docs/benchmarks.md; returns the section."""
+def publish(title: str, command: str, lines: list[str], *, results: Path = RESULTS) -> str:
+    """Print a results section and append it to `results` (docs/benchmarks.md); returns the section."""
     section = "\n".join([
         f"## {title} — {datetime.now(UTC):%Y-%m-%d}",
         "",
@@ -29,6 +29,6 @@ def publish(title: str, command: str, lines: list[str]) -> str:
         "",
     ])
     print(section)
-    with RESULTS.open("a") as results:
-        results.write("\n" + section)
+    with results.open("a") as file:
+        file.write("\n" + section)
     return section

@@ -30,12 +30,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel
 
 from bench.report import publish
 from core.contracts import GenerationJob
-from core.diffusion import Device, build_tiny_model, load_pipeline
+from core.diffusion import Device, build_tiny_model
 from core.provenance_keys import load_provenance_keys
 from core.settings import AppSettings, ProvenanceSettings, Settings
 from core.storage import LocalObjectStore
@@ -58,36 +56,6 @@ class StreamResult:
     p95_seconds: float
     mean_batch: float
     cpu_seconds_per_image: float  # of the pipeline thread: what contention on a shared machine does not inflate
-
-
-def sd15_shaped_pipeline(device: Device, work_dir: Path) -> StableDiffusionPipeline:
-    """Stable Diffusion 1.5's text encoder, UNet and VAE (shapes from its published configs) with random
-    weights, built on the device; the tokenizer and scheduler are the tiny model's (they cost nothing)."""
-    tiny = load_pipeline(str(build_tiny_model(work_dir / "tiny")), Device("cpu", torch.float32))
-    with torch.device(device.name):
-        text_encoder = CLIPTextModel(CLIPTextConfig(
-            vocab_size=49408, hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-            max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768,
-            bos_token_id=0, eos_token_id=1, pad_token_id=1,
-        ))
-        unet = UNet2DConditionModel(
-            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-            block_out_channels=(320, 640, 1280, 1280),
-            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-            cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32,
-        )
-        vae = AutoencoderKL(
-            block_out_channels=(128, 256, 512, 512), in_channels=3, out_channels=3, latent_channels=4,
-            layers_per_block=2, down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32, sample_size=512,
-        )
-    pipeline = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tiny.tokenizer, unet=unet, scheduler=tiny.scheduler,
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )
-    pipeline.set_progress_bar_config(disable=True)
-    return pipeline.to(device.name, device.dtype)
 
 
 def _job(generation_id: int, style: int, size: int, steps: int) -> GenerationJob:
@@ -224,7 +192,7 @@ def run(args: argparse.Namespace) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="sl-bench-serving-") as directory:
         root = Path(directory)
         if args.sd15:
-            pipeline = TimedPipeline(sd15_shaped_pipeline(device, root))
+            pipeline = TimedPipeline.load("sd15-shape", device)
             model = f"SD 1.5-shaped (random weights) in {device.dtype} on {_device_name(device)}"
         else:
             pipeline = TimedPipeline.load(str(build_tiny_model(root / "tiny")), device)

@@ -65,7 +65,7 @@ def load_pipeline(model: str, device: Device | None = None) -> DiffusionPipeline
     device = device or Device.best()
     if is_development_model(model):
         log.warning(DEVELOPMENT_NOTICE.format(model=model))
-    pipeline = _load(model, device.dtype)
+    pipeline = _load(model, device)
     pipeline.set_progress_bar_config(disable=True)
     pipeline = pipeline.to(device.name)
     if device.name == "cuda":
@@ -73,11 +73,13 @@ def load_pipeline(model: str, device: Device | None = None) -> DiffusionPipeline
     return pipeline
 
 
-def _load(model: str, dtype: torch.dtype) -> DiffusionPipeline:
+def _load(model: str, device: Device) -> DiffusionPipeline:
+    dtype = device.dtype
     if model in SHAPES:
         from core.diffusion.single_file import random_weights_pipeline
 
-        return random_weights_pipeline(SHAPES[model], dtype)
+        with torch.device(device.name):  # random initialisation of billions of weights: on the GPU, in seconds
+            return random_weights_pipeline(SHAPES[model], dtype)
     if Path(model).is_file():
         from core.diffusion.single_file import load_single_file, single_file_family
 

@@ -44,11 +44,11 @@ def _byte_level_tokenizer() -> CLIPTokenizer:
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77, pad_token="<|endoftext|>")
 
 
-def _text_config(tokenizer: CLIPTokenizer) -> CLIPTextConfig:
+def _text_config(tokenizer: CLIPTokenizer, *, hidden_size: int = 32, projection_dim: int = 32) -> CLIPTextConfig:
     return CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=37, num_attention_heads=4,
         num_hidden_layers=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1, pad_token_id=1,
-        projection_dim=32,
+        projection_dim=projection_dim,
     )
 
 
@@ -81,20 +81,21 @@ def _tiny_sd1() -> StableDiffusionPipeline:
 
 def _tiny_sdxl() -> StableDiffusionXLPipeline:
     tokenizer = _byte_level_tokenizer()
-    config = _text_config(tokenizer)
+    # Two encoders of different widths, as in SDXL (768 and 1280): single-file loading tells them apart by it.
+    config, config_2 = _text_config(tokenizer), _text_config(tokenizer, hidden_size=48, projection_dim=24)
     time_embedding = 8
     unet = _tiny_unet(
         # SDXL's UNet: cross-attention on both encoders' hidden states side by side, and an added embedding
         # of the pooled text (the second encoder's projection) and the six size/crop time ids.
-        cross_attention_dim=2 * config.hidden_size, attention_head_dim=(2, 4), use_linear_projection=True,
-        transformer_layers_per_block=(1, 2), addition_embed_type="text_time",
+        cross_attention_dim=config.hidden_size + config_2.hidden_size, attention_head_dim=(2, 4),
+        use_linear_projection=True, transformer_layers_per_block=(1, 2), addition_embed_type="text_time",
         addition_time_embed_dim=time_embedding,
-        projection_class_embeddings_input_dim=6 * time_embedding + config.projection_dim,
+        projection_class_embeddings_input_dim=6 * time_embedding + config_2.projection_dim,
     )
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                        timestep_spacing="leading", steps_offset=1)
     return StableDiffusionXLPipeline(
-        vae=_tiny_vae(), text_encoder=CLIPTextModel(config), text_encoder_2=CLIPTextModelWithProjection(config),
+        vae=_tiny_vae(), text_encoder=CLIPTextModel(config), text_encoder_2=CLIPTextModelWithProjection(config_2),
         tokenizer=tokenizer, tokenizer_2=_byte_level_tokenizer(), unet=unet, scheduler=scheduler,
     )
 

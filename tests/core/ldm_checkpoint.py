@@ -1,6 +1,6 @@
-"""Writes a diffusers pipeline folder out as one original-layout ("LDM") checkpoint, the single file SD 1.x and SDXL
-models are shared as, so a tiny model can stand in for a real checkpoint. The key mapping is the reverse of
-diffusers' loaders/single_file_utils.py (convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint,
+"""Writes a diffusers pipeline folder out as one original-layout ("LDM") checkpoint, the single file SD 1.x
+and SDXL models are shared as, so a tiny model can stand in for a real checkpoint. The key mapping is the
+reverse of diffusers' loaders/single_file_utils.py (convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint,
 convert_ldm_clip_checkpoint, convert_open_clip_checkpoint)."""
 
 from __future__ import annotations
@@ -66,18 +66,19 @@ def ldm_unet(state: Tensors, config) -> Tensors:
     per_block = config["layers_per_block"] + 1
     upsampler_slot = [2 if "CrossAttn" in kind else 1 for kind in config["up_block_types"]]
 
+    def layer_block(side: str, block: str, layer: str) -> str:
+        if side == "down":  # input block 0 is conv_in
+            return f"input_blocks.{1 + int(block) * per_block + int(layer)}"
+        return f"output_blocks.{int(block) * per_block + int(layer)}"
+
     def rename(key: str) -> str:
         module, parameter = key.rsplit(".", 1)
         if module in _UNET_FIXED:
             return f"{_UNET_FIXED[module]}.{parameter}"
         if match := re.fullmatch(r"(down|up)_blocks\.(\d+)\.resnets\.(\d+)\.(\w+)", module):
-            side, block, layer, part = match[1], int(match[2]), int(match[3]), match[4]
-            index = 1 + block * per_block + layer if side == "down" else block * per_block + layer
-            return f"{'input' if side == 'down' else 'output'}_blocks.{index}.0.{_UNET_RESNET[part]}.{parameter}"
+            return f"{layer_block(match[1], match[2], match[3])}.0.{_UNET_RESNET[match[4]]}.{parameter}"
         if match := re.fullmatch(r"(down|up)_blocks\.(\d+)\.attentions\.(\d+)\.(.+)", key):
-            side, block, layer, rest = match[1], int(match[2]), int(match[3]), match[4]
-            index = 1 + block * per_block + layer if side == "down" else block * per_block + layer
-            return f"{'input' if side == 'down' else 'output'}_blocks.{index}.1.{rest}"
+            return f"{layer_block(match[1], match[2], match[3])}.1.{match[4]}"
         if match := re.fullmatch(r"down_blocks\.(\d+)\.downsamplers\.0\.conv", module):
             return f"input_blocks.{(int(match[1]) + 1) * per_block}.0.op.{parameter}"
         if match := re.fullmatch(r"up_blocks\.(\d+)\.upsamplers\.0\.conv", module):
@@ -93,16 +94,18 @@ def ldm_unet(state: Tensors, config) -> Tensors:
 
 
 def ldm_vae(state: Tensors) -> Tensors:
-    up_blocks = 1 + max(int(match[1]) for key in state if (match := re.match(r"decoder\.up_blocks\.(\d+)", key)))
+    up_blocks = len({match[1] for key in state if (match := re.match(r"decoder\.up_blocks\.(\d+)", key))})
+
+    def ldm_up_block(match: re.Match) -> str:  # the decoder's up blocks run in the reverse order of LDM's
+        return f"up.{up_blocks - 1 - int(match[1])}.{'block' if match[2] == 'resnets' else 'upsample'}."
+
     converted = {}
     for key, tensor in state.items():
         name = key.replace("conv_norm_out", "norm_out").replace("conv_shortcut", "nin_shortcut")
         name = re.sub(r"down_blocks\.(\d+)\.resnets\.", r"down.\1.block.", name)
         name = re.sub(r"down_blocks\.(\d+)\.downsamplers\.0\.", r"down.\1.downsample.", name)
-        # The decoder's up blocks run in the reverse order of LDM's.
-        name = re.sub(r"up_blocks\.(\d+)\.resnets\.", lambda m: f"up.{up_blocks - 1 - int(m[1])}.block.", name)
-        name = re.sub(r"up_blocks\.(\d+)\.upsamplers\.0\.", lambda m: f"up.{up_blocks - 1 - int(m[1])}.upsample.", name)
-        name = re.sub(r"mid_block\.resnets\.(\d+)\.", lambda m: f"mid.block_{int(m[1]) + 1}.", name)
+        name = re.sub(r"up_blocks\.(\d+)\.(resnets|upsamplers\.0)\.", ldm_up_block, name)
+        name = re.sub(r"mid_block\.resnets\.(\d+)\.", lambda match: f"mid.block_{int(match[1]) + 1}.", name)
         if match := re.fullmatch(r"(\w+)\.mid_block\.attentions\.0\.(.+)\.(weight|bias)", name):
             name = f"{match[1]}.mid.attn_1.{_VAE_ATTENTION[match[2]]}.{match[3]}"
             if tensor.ndim == 2:  # LDM's attention projections are 1x1 convolutions
@@ -113,15 +116,16 @@ def ldm_vae(state: Tensors) -> Tensors:
 
 def ldm_clip(state: Tensors) -> Tensors:
     """OpenAI CLIP as transformers laid it out before 5.6 (CLIPTextModel then wrapped a `text_model`)."""
-    return {key if key.startswith("text_model.") else f"text_model.{key}": tensor for key, tensor in state.items()}
+    return {key if key.startswith("text_model.") else f"text_model.{key}": tensor
+            for key, tensor in state.items()}
 
 
 def ldm_open_clip(state: Tensors) -> Tensors:
-    """OpenCLIP's layout: fused query/key/value projections, and the text projection as a matrix the pooled output
-    is multiplied by (the transpose of transformers' linear weight)."""
+    """OpenCLIP's layout: fused query/key/value projections, and the text projection as a matrix the pooled
+    output is multiplied by (the transpose of transformers' linear weight)."""
     converted = {ldm: state[diffusers] for diffusers, ldm in _OPEN_CLIP_FIXED.items()}
     converted["text_projection"] = state["text_projection.weight"].T
-    layers = {int(match[1]) for key in state if (match := re.match(r"text_model\.encoder\.layers\.(\d+)\.", key))}
+    layers = {match[1] for key in state if (match := re.match(r"text_model\.encoder\.layers\.(\d+)\.", key))}
     for layer in layers:
         source, target = f"text_model.encoder.layers.{layer}.", f"transformer.resblocks.{layer}."
         for parameter in ("weight", "bias"):
