@@ -90,21 +90,16 @@ def _without(checkpoint: Path, prefix: str) -> Path:
     return checkpoint
 
 
-def test_a_checkpoint_missing_a_weight_is_refused_at_load(tiny_model, tmp_path):
-    """diffusers leaves a missing weight on the meta device: the first image would fail far from the cause."""
-    checkpoint = _without(write_ldm_checkpoint(Path(tiny_model), tmp_path / "tiny.safetensors"),
-                          "cond_stage_model.transformer.text_model.final_layer_norm.")
+@pytest.mark.parametrize(("left_out", "refusal"), [
+    # diffusers leaves a missing weight on the meta device: the first image would fail far from the cause.
+    ("cond_stage_model.transformer.text_model.final_layer_norm.", "lacks weights of the text_encoder of sd1"),
+    # Some shared checkpoints leave the VAE out; the configs have no weights to fill in for it.
+    ("first_stage_model.", "Failed to load AutoencoderKL"),
+])
+def test_a_checkpoint_missing_weights_is_refused_at_load(tiny_model, tmp_path, left_out, refusal):
+    checkpoint = _without(write_ldm_checkpoint(Path(tiny_model), tmp_path / "tiny.safetensors"), left_out)
     configs = _configs_only(Path(tiny_model), tmp_path / "configs")
-    with pytest.raises(BaseModelError, match="lacks weights of the text_encoder of sd1"):
-        load_single_file(checkpoint, "sd1", torch.float32, config_dir=configs)
-
-
-def test_a_checkpoint_without_its_vae_is_refused(tiny_model, tmp_path):
-    """Some shared checkpoints leave the VAE out; the configs have no weights to fill in for it."""
-    checkpoint = _without(write_ldm_checkpoint(Path(tiny_model), tmp_path / "tiny.safetensors"),
-                          "first_stage_model.")
-    configs = _configs_only(Path(tiny_model), tmp_path / "configs")
-    with pytest.raises(BaseModelError, match="Failed to load AutoencoderKL"):
+    with pytest.raises(BaseModelError, match=refusal):
         load_single_file(checkpoint, "sd1", torch.float32, config_dir=configs)
 
 
