@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import torch
-from diffusers import DiffusionPipeline, ModelMixin, StableDiffusionPipeline, StableDiffusionXLPipeline
+from diffusers import DiffusionPipeline, ModelMixin
 from diffusers.loaders.single_file_utils import SingleFileComponentError
 from safetensors import SafetensorError, safe_open
 from transformers import PreTrainedModel
@@ -23,11 +23,9 @@ from transformers import PreTrainedModel
 from core.diffusion.clip_vocab import write_clip_tokenizer_files
 from core.diffusion.configs import family_config_folder
 from core.diffusion.errors import BaseModelError
+from core.diffusion.families import family_named
 
 SUFFIXES = (".safetensors", ".ckpt")
-PIPELINE_CLASSES: dict[str, type[DiffusionPipeline]] = {
-    "sd1": StableDiffusionPipeline, "sdxl": StableDiffusionXLPipeline,
-}
 # Materialised config folders (the in-repo configs plus the tokenizer vocabulary), shared by this machine's
 # processes.
 CACHE_DIR = Path(tempfile.gettempdir()) / "style-license-models"
@@ -103,10 +101,10 @@ def load_single_file(path: Path, family: str, dtype: torch.dtype,
     diffusers pipeline folder whose configs (and tokenizer) describe the checkpoint; by default the real
     architecture of the family."""
     config = config_dir or materialised_config_folder(family)
-    options = {"safety_checker": None, "requires_safety_checker": False} if family == "sd1" else {}
+    family_class = family_named(family)
     try:
-        pipeline = PIPELINE_CLASSES[family].from_single_file(
-            str(path), config=str(config), local_files_only=True, dtype=dtype, **options)
+        pipeline = family_class.pipeline_class.from_single_file(
+            str(path), config=str(config), local_files_only=True, dtype=dtype, **family_class.load_options())
     except _UNLOADABLE as error:
         raise BaseModelError(f"{path} cannot be loaded as {family}: {_one_line(error)}") from error
     # diffusers leaves what the checkpoint lacks on the meta device: fail here, not at the first image.
@@ -125,7 +123,7 @@ def random_weights_pipeline(family: str, dtype: torch.dtype) -> DiffusionPipelin
     index = json.loads((folder / "model_index.json").read_text())
     arguments = {name: _random_component(folder / name, *value, dtype) if isinstance(value, list) else value
                  for name, value in index.items() if not name.startswith("_")}
-    return PIPELINE_CLASSES[family](**arguments)
+    return family_named(family).pipeline_class(**arguments)
 
 
 def _random_component(folder: Path, library: str | None, class_name: str | None, dtype: torch.dtype):
