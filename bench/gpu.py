@@ -45,7 +45,7 @@ class Profile:
     steps: int
     batches: tuple[int, ...]
     styles: int  # styles mixed in the largest batch
-    training_steps: int  # timed, after one warm-up step
+    training_steps: int  # timed, after one warm-up step, within one epoch (no checkpoint in the window)
 
 
 FULL = (
@@ -90,19 +90,25 @@ class Meter:
     @contextmanager
     def phase(self) -> Iterator[Callable[[], str]]:
         """Yields a function giving the phase's peak memory so far."""
+        self.reset_peak()
         if self.device.name == "cuda":
-            torch.cuda.reset_peak_memory_stats()
             yield lambda: f"{torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
         else:
             yield lambda: "n/a (CPU)"
+
+    def reset_peak(self) -> None:
+        if self.device.name == "cuda":
+            torch.cuda.reset_peak_memory_stats()
 
     def synchronize(self) -> None:
         if self.device.name == "cuda":
             torch.cuda.synchronize()
 
 
-def generation_rows(profile: Profile, pipeline: StylePipeline, meter: Meter, repeat: int) -> list[Row]:
-    """Images/s at each batch size with one style, and at the largest with `profile.styles` styles mixed."""
+def generation_rows(profile: Profile, pipeline: StylePipeline, meter: Meter,
+                    repeat: int) -> tuple[list[Row], float]:
+    """Images/s at each batch size with one style, and at the largest with `profile.styles` styles mixed; and
+    the seconds of one image alone."""
     rows = []
     with meter.phase() as peak:
         largest = max(profile.batches)
@@ -117,7 +123,7 @@ def generation_rows(profile: Profile, pipeline: StylePipeline, meter: Meter, rep
                             peak()))
     ratio = speeds[largest, profile.styles] / speeds[largest, 1]
     rows.append(Row(f"{profile.styles} styles mixed ÷ one style", f"{ratio:.2f}", str(largest), "-"))
-    return rows
+    return rows, 1 / speeds[min(profile.batches), 1]
 
 
 def adapter_rows(profile: Profile, pipeline: StylePipeline, adapters: list[Path], meter: Meter) -> list[Row]:
@@ -142,17 +148,20 @@ def training_rows(profile: Profile, device: Device, images: list[Path], work_dir
                   seconds_per_image: float) -> list[Row]:
     stamps: list[float] = []
 
-    def on_progress(progress: Progress) -> None:
-        meter.synchronize()
-        stamps.append(time.perf_counter())
-
-    spec = TrainingSpec(
-        base_model=profile.model, examples=[TrainingExample(path, "bench style, gradient") for path in images],
-        output_dir=work_dir / f"training-{profile.family}", trigger_tag="bench style", rank=RECIPE.training_rank,
-        learning_rate=RECIPE.training_learning_rate, epochs=1 + profile.training_steps // len(images),
-        batch_size=RECIPE.training_batch_size, resolution=profile.size, sample_prompts=(),
-    )
     with meter.phase() as peak:
+
+        def on_progress(progress: Progress) -> None:
+            meter.synchronize()
+            stamps.append(time.perf_counter())
+            if len(stamps) == 1:
+                meter.reset_peak()  # training's own memory, not the base model's build before it
+
+        spec = TrainingSpec(
+            base_model=profile.model, examples=[TrainingExample(path, "bench style, gradient") for path in images],
+            output_dir=work_dir / f"training-{profile.family}", trigger_tag="bench style",
+            rank=RECIPE.training_rank, learning_rate=RECIPE.training_learning_rate, epochs=1,
+            batch_size=RECIPE.training_batch_size, resolution=profile.size, sample_prompts=(),
+        )
         train_lora(spec, on_progress=on_progress, device=device)
         memory = peak()
     timed = stamps[1:profile.training_steps + 1]  # from the end of the warm-up step
@@ -182,11 +191,12 @@ def benchmark(profile: Profile, device: Device, work_dir: Path, *, repeat: int) 
                                         rank=RECIPE.training_rank))
         adapters.append(path)
     adapter_costs = adapter_rows(profile, pipeline, adapters, Meter(device))
-    rows = generation_rows(profile, pipeline, Meter(device), repeat) + adapter_costs
-    seconds_per_image = 1 / float(rows[0].value)
+    rows, seconds_per_image = generation_rows(profile, pipeline, Meter(device), repeat)
+    rows += adapter_costs
     del pipeline
     _free(device)
-    images = _images(work_dir / "images", TRAINING_IMAGES, profile.size)
+    # One epoch of more images than timed steps: the timed window holds no epoch's checkpoint.
+    images = _images(work_dir / "images", profile.training_steps + 2, profile.size)
     rows += training_rows(profile, device, images, work_dir, Meter(device), seconds_per_image)
     _free(device)
     return rows

@@ -193,6 +193,8 @@ class _Trainer:
         cast_training_params(self.unet, dtype=torch.float32)
         self.trainable = [p for p in self.unet.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.trainable, lr=spec.learning_rate)
+        # An fp16 base needs loss scaling, or the gradients underflow (bf16 has fp32's range and needs none).
+        self.scaler = torch.amp.GradScaler(device.name, enabled=device.dtype == torch.float16)
         self.noise_scheduler = training_scheduler(pipeline)
         self.examples = self._encode_examples()
 
@@ -234,8 +236,9 @@ class _Trainer:
         conditioning = {key: torch.cat([self.examples[i][1][key] for i in indices]) for key in self.examples[0][1]}
         loss = noise_prediction_loss(self.unet, self.noise_scheduler, latents, self.family.unet_inputs(conditioning),
                                      generator)
-        loss.backward()
-        self.optimizer.step()
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         return loss.item()
 

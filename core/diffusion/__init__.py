@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from diffusers import DDPMScheduler, DiffusionPipeline
 
+from core.diffusion import single_file
 from core.diffusion.development import (
     SHAPES,
     TINY_MODELS,
@@ -44,7 +45,8 @@ class Device:
         """The GPU if there is one, in `precision` (bf16 falls back to fp16 on a GPU without it); else the CPU."""
         if not torch.cuda.is_available():
             return cls("cpu", torch.float32)
-        has_bf16 = torch.cuda.is_bf16_supported()
+        # Natively: torch also says yes for GPUs that only emulate bf16 (T4, V100), slowly.
+        has_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
         if precision in (Precision.auto, Precision.bf16) and not has_bf16:
             if precision is Precision.bf16:
                 log.warning("this GPU has no bf16: running in fp16")
@@ -74,19 +76,16 @@ def load_pipeline(model: str, device: Device | None = None) -> DiffusionPipeline
 
 
 def _load(model: str, device: Device) -> DiffusionPipeline:
-    dtype = device.dtype
     if model in SHAPES:
-        from core.diffusion.single_file import random_weights_pipeline
-
-        with torch.device(device.name):  # random initialisation of billions of weights: on the GPU, in seconds
-            return random_weights_pipeline(SHAPES[model], dtype)
-    if Path(model).is_file():
-        from core.diffusion.single_file import load_single_file, single_file_family
-
-        return load_single_file(Path(model), single_file_family(Path(model)), dtype)
+        return single_file.random_weights_pipeline(SHAPES[model], device.dtype, device.name)
+    path = Path(model)
+    if path.suffix in single_file.SUFFIXES:
+        if not path.is_file():
+            raise BaseModelError(f"SL_BASE_MODEL {model!r}: no such file")
+        return single_file.load_single_file(path, single_file.single_file_family(path), device.dtype)
     family = family_of_pretrained(model)
     try:
-        return family.pipeline_class.from_pretrained(model, dtype=dtype, local_files_only=Path(model).exists(),
+        return family.pipeline_class.from_pretrained(model, dtype=device.dtype, local_files_only=path.exists(),
                                                      **family.load_options())
     except (OSError, ValueError) as error:
         raise BaseModelError(f"SL_BASE_MODEL {model!r} cannot be loaded as {family.title}: "

@@ -116,24 +116,28 @@ def load_single_file(path: Path, family: str, dtype: torch.dtype,
     return pipeline
 
 
-def random_weights_pipeline(family: str, dtype: torch.dtype) -> DiffusionPipeline:
-    """The full-size architecture of `family` with random weights, built in memory (speed does not depend on
-    the weights' values: for benchmarks), with CLIP's real tokenizer."""
+def random_weights_pipeline(family: str, dtype: torch.dtype, device: str = "cpu") -> DiffusionPipeline:
+    """The full-size architecture of `family` with random weights, built in memory on `device` (speed does not
+    depend on the weights' values: for benchmarks), with CLIP's real tokenizer."""
     folder = materialised_config_folder(family)
     index = json.loads((folder / "model_index.json").read_text())
-    arguments = {name: _random_component(folder / name, *value, dtype) if isinstance(value, list) else value
+    arguments = {name: _random_component(folder / name, *value, dtype, device) if isinstance(value, list) else value
                  for name, value in index.items() if not name.startswith("_")}
     return family_named(family).pipeline_class(**arguments)
 
 
-def _random_component(folder: Path, library: str | None, class_name: str | None, dtype: torch.dtype):
+def _random_component(folder: Path, library: str | None, class_name: str | None, dtype: torch.dtype, device: str):
     if library is None:
         return None
     component_class = getattr(importlib.import_module(library), class_name)
+    # Models are initialised on the device (billions of random weights: seconds on a GPU, minutes on its host).
+    # Schedulers are not: they keep tables on the CPU that numpy reads.
     if issubclass(component_class, ModelMixin):
-        return component_class.from_config(component_class.load_config(folder)).to(dtype).eval()
+        with torch.device(device):
+            return component_class.from_config(component_class.load_config(folder)).to(dtype).eval()
     if issubclass(component_class, PreTrainedModel):
-        return component_class(component_class.config_class.from_pretrained(folder)).to(dtype).eval()
+        with torch.device(device):
+            return component_class(component_class.config_class.from_pretrained(folder)).to(dtype).eval()
     return component_class.from_pretrained(folder)  # schedulers and tokenizers
 
 

@@ -50,6 +50,8 @@ def test_a_model_of_no_known_family_or_missing_is_refused_in_one_line(tmp_path):
     assert "\n" not in str(refused.value)
     with pytest.raises(BaseModelError, match="cannot be read"):
         load_pipeline(str(tmp_path / "nowhere"), Device("cpu", torch.float32))
+    with pytest.raises(BaseModelError, match="model.safetensors'?: no such file"):
+        load_pipeline(str(tmp_path / "model.safetensors"), Device("cpu", torch.float32))
     (tmp_path / "model.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(BaseModelError, match="model.safetensors"):
         load_pipeline(str(tmp_path / "model.safetensors"), Device("cpu", torch.float32))
