@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.content_credentials import CredentialState
 from core.contracts import GenerationJob, GenerationRejected
-from core.diffusion import Device
+from core.diffusion import BaseModelError, Device
 from core.diffusion.families import SDXL
 from core.provenance_keys import load_provenance_keys
 from core.settings import Settings
@@ -77,6 +77,13 @@ def test_requests_that_can_never_succeed_are_rejected(server, store, changes, re
     with pytest.raises(GenerationRejected, match=reason):
         _messages(server, job(42, style=1, **changes))
     assert asyncio.run(store.list("public/generations/")) == []
+
+
+def test_a_replica_whose_base_model_cannot_be_read_does_not_start(serving_settings, tmp_path):
+    (tmp_path / "model_index.json").write_text('{"_class_name": "KandinskyPipeline"}')
+    serving_settings.diffusion.base_model = str(tmp_path)
+    with pytest.raises(BaseModelError, match="is a KandinskyPipeline, not one of"):
+        GenerationServer.from_settings(serving_settings, GenerationAppConfig(), Device("cpu", torch.float32))
 
 
 def test_a_style_trained_on_another_base_is_rejected_before_it_touches_the_pipeline(server, store, tiny_xl_model):

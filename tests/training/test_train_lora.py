@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from core.diffusion import Device, load_pipeline
+from core.diffusion import BaseModelError, Device, load_pipeline
 from core.diffusion.lora import AdapterMismatch, adapter_base
 from serve_apps.generation.pipeline import StylePipeline
 from tests.helpers import tiny_model_of
@@ -103,3 +103,9 @@ def test_old_checkpoints_are_pruned(tmp_path):
 def test_no_images_is_refused(tiny_model, tmp_path):
     with pytest.raises(ValueError):
         train_lora(_spec(tiny_model, [], tmp_path), device=CPU)
+
+
+def test_a_base_model_that_cannot_be_used_stops_the_job_in_one_line(artworks, tmp_path):
+    with pytest.raises(BaseModelError, match="sd_xl_base.safetensors'?: no such file") as refused:
+        train_lora(_spec(str(tmp_path / "sd_xl_base.safetensors"), artworks, tmp_path / "out"), device=CPU)
+    assert "\n" not in str(refused.value) and not (tmp_path / "out" / ADAPTER_FILE).exists()
