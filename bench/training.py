@@ -25,7 +25,8 @@ from PIL import Image
 from bench.report import publish
 from core.diffusion import Device, build_tiny_model, load_pipeline, training_scheduler
 from core.diffusion.lora import lora_config
-from training_jobs.train import Progress, TrainingExample, TrainingSpec, _square_crop, train_lora
+from training_jobs.images import bucket_crop, buckets
+from training_jobs.train import Progress, TrainingExample, TrainingSpec, train_lora
 
 
 def _images(directory: Path, count: int, size: int) -> list[Path]:
@@ -47,7 +48,7 @@ def reference_steps_per_second(model: str, images: list[Path], resolution: int, 
     unet.add_adapter(lora_config(16, 16))
     optimizer = torch.optim.AdamW([p for p in unet.parameters() if p.requires_grad], lr=1e-4)
     scheduler = training_scheduler(pipeline)
-    pixels = [_square_crop(path, resolution).pixels.unsqueeze(0).to(device.name) for path in images]
+    pixels = [bucket_crop(path, buckets(resolution)).pixels.unsqueeze(0).to(device.name) for path in images]
     ids = tokenizer(["bench style, gradient"], padding="max_length", truncation=True,
                     max_length=tokenizer.model_max_length, return_tensors="pt").input_ids.to(device.name)
 

@@ -21,15 +21,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from diffusers.training_utils import cast_training_params
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
-from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from core.diffusion import Device, load_pipeline, training_scheduler
-from core.diffusion.families import family_of_pipeline, native_side
+from core.diffusion.families import SDXL, family_of_pipeline, native_side
 from core.diffusion.lora import BaseIdentity, lora_config, write_adapter
+from training_jobs.images import Crop, bucket_crop, buckets
+from training_jobs.objective import noise_prediction_loss, score
 
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"
 MANIFEST_FILE = "manifest.json"
@@ -58,6 +58,10 @@ class TrainingSpec:
     sample_prompts: Sequence[str] = ("portrait", "landscape")
     sample_steps: int = 20
     keep_checkpoints: int = 2
+    # Images kept out of training to score each epoch on; unset: one in ten, at least one (none of one image).
+    holdout_images: int | None = None
+    min_snr_gamma: float | None = 5.0  # training_jobs/objective.py
+    random_flip: bool = True  # each image also trains mirrored (styles are rarely left-right specific)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -103,6 +107,10 @@ class Manifest:
     seed: int
     images: int
     loss_per_epoch: list[float]
+    heldout_images: int
+    # The denoising loss on the held-out images after each epoch, and the base model's (training_jobs/objective.py).
+    heldout_loss_per_epoch: list[float]
+    base_heldout_loss: float | None
     samples: list[str]
     duration_seconds: float
     resumed_from_epoch: int = 0
@@ -114,6 +122,10 @@ class Manifest:
 
 class TrainingStopped(Exception):
     """`should_stop` asked to stop; the last checkpoint stays for a later resume."""
+
+
+class TrainingDiverged(ValueError):
+    """The held-out loss stopped being a number: nothing worth publishing was learned."""
 
 
 def caption(tags: Sequence[str], trigger_tag: str) -> str:
@@ -137,40 +149,26 @@ def prune_checkpoints(directory: Path, keep: int) -> None:
         old.rmdir()
 
 
-def noise_prediction_loss(unet, scheduler, latents: torch.Tensor, unet_inputs: dict,
-                          generator: torch.Generator) -> torch.Tensor:
-    """Diffusers' reference objective: predict the noise (or velocity) added at a random timestep."""
-    noise = torch.randn(latents.shape, generator=generator, dtype=latents.dtype, device=latents.device)
-    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],), generator=generator,
-                              device=latents.device).long()
-    noisy = scheduler.add_noise(latents, noise, timesteps)
-    if scheduler.config.prediction_type == "v_prediction":
-        target = scheduler.get_velocity(latents, noise, timesteps)
-    else:
-        target = noise
-    prediction = unet(noisy, timesteps, **unet_inputs, return_dict=False)[0]
-    return F.mse_loss(prediction.float(), target.float(), reduction="mean")
-
-
 @dataclass(frozen=True)
-class _Crop:
-    pixels: torch.Tensor  # in [-1, 1], channels first
-    original_size: tuple[int, int]  # (height, width) before resizing
-    top_left: tuple[int, int]  # (top, left) of the crop in the resized image
+class _Encoded:
+    latents: torch.Tensor
+    mirrored: torch.Tensor | None  # the mirrored image's latents, when training flips
+    conditioning: dict[str, torch.Tensor]
 
 
-def _square_crop(path: Path, resolution: int) -> _Crop:
-    """The image resized (shorter side) and centre-cropped to a square."""
-    with Image.open(path) as opened:
-        image = opened.convert("RGB")
-    original_size = (image.height, image.width)
-    scale = resolution / min(image.size)
-    image = image.resize((max(resolution, round(image.width * scale)), max(resolution, round(image.height * scale))),
-                         Image.Resampling.BICUBIC)
-    left, top = (image.width - resolution) // 2, (image.height - resolution) // 2
-    image = image.crop((left, top, left + resolution, top + resolution))
-    array = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).reshape(resolution, resolution, 3)
-    return _Crop(array.permute(2, 0, 1).float() / 127.5 - 1.0, original_size, (top, left))
+@dataclass
+class _History:
+    losses: list[float] = field(default_factory=list)  # mean training loss per epoch
+    heldout: list[float] = field(default_factory=list)  # held-out score after each epoch
+
+
+def _split(count: int, holdout: int | None, seed: int) -> tuple[list[int], list[int]]:
+    """Training and held-out example indices: a seeded draw, so a retried run holds out the same images."""
+    if holdout is None:
+        holdout = max(1, count // 10) if count > 1 else 0
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return sorted(order[holdout:]), sorted(order[:holdout])
 
 
 class _Trainer:
@@ -196,21 +194,32 @@ class _Trainer:
         # An fp16 base needs loss scaling, or the gradients underflow (bf16 has fp32's range and needs none).
         self.scaler = torch.amp.GradScaler(device.name, enabled=device.dtype == torch.float16)
         self.noise_scheduler = training_scheduler(pipeline)
-        self.examples = self._encode_examples()
+        if self.family is SDXL:
+            # SDXL's activations at 1024² dominate a training job's memory: recompute them in the backward pass.
+            self.unet.enable_gradient_checkpointing()
+        training, heldout = _split(len(spec.examples), spec.holdout_images, spec.seed)
+        self.training = self._encode([spec.examples[i] for i in training], mirrored=spec.random_flip)
+        self.heldout = self._encode([spec.examples[i] for i in heldout], mirrored=False)
 
     @torch.no_grad()
-    def _encode_examples(self) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
-        """Latents and the UNet's conditioning never change while only the LoRA trains: compute them once."""
+    def _encode(self, examples: list[TrainingExample], *, mirrored: bool) -> list[_Encoded]:
+        """Latents and the UNet's conditioning never change while only the LoRA trains: computed once (the
+        mirrored image's latents too; its conditioning is the same, the crop being centred)."""
+        options = buckets(self.resolution)
         encoded = []
         with self._vae_that_does_not_overflow() as vae:
-            for example in self.spec.examples:
-                crop = _square_crop(example.image, self.resolution)
+
+            def latents(crop: Crop) -> torch.Tensor:
                 pixels = crop.pixels.unsqueeze(0).to(self.device.name, vae.dtype)
-                latents = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+                return (vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor).to(self.device.dtype)
+
+            for example in examples:
+                crop = bucket_crop(example.image, options)
                 conditioning = self.family.prompt_conditioning(
                     self.pipeline, example.caption, original_size=crop.original_size, crop_top_left=crop.top_left,
-                    target_size=(self.resolution, self.resolution))
-                encoded.append((latents.to(self.device.dtype), conditioning))
+                    target_size=crop.size)
+                flipped = latents(bucket_crop(example.image, options, mirrored=True)) if mirrored else None
+                encoded.append(_Encoded(latents(crop), flipped, conditioning))
         return encoded
 
     @contextmanager
@@ -226,42 +235,68 @@ class _Trainer:
                 self.vae.to(torch.float16)
 
     def batches(self, epoch: int) -> list[list[int]]:
-        order = list(range(len(self.examples)))
-        random.Random(self.spec.seed * 100_003 + epoch).shuffle(order)
+        """Shuffled batches of training examples, each from one bucket (its latents share a shape)."""
+        shuffle = random.Random(self.spec.seed * 100_003 + epoch).shuffle
+        order = list(range(len(self.training)))
+        shuffle(order)
+        by_bucket: dict[tuple[int, ...], list[int]] = {}
+        for index in order:
+            by_bucket.setdefault(tuple(self.training[index].latents.shape), []).append(index)
         size = self.spec.batch_size
-        return [order[i:i + size] for i in range(0, len(order), size)]
+        batches = [group[i:i + size] for group in by_bucket.values() for i in range(0, len(group), size)]
+        shuffle(batches)
+        return batches
 
     def step(self, indices: list[int], generator: torch.Generator) -> float:
-        latents = torch.cat([self.examples[i][0] for i in indices])
-        conditioning = {key: torch.cat([self.examples[i][1][key] for i in indices]) for key in self.examples[0][1]}
+        flips = torch.rand(len(indices), generator=generator, device=generator.device) < 0.5
+        rows = [self.training[i] for i in indices]
+        latents = torch.cat([row.mirrored if flip and row.mirrored is not None else row.latents
+                             for row, flip in zip(rows, flips.tolist(), strict=True)])
+        conditioning = {key: torch.cat([row.conditioning[key] for row in rows]) for key in rows[0].conditioning}
         loss = noise_prediction_loss(self.unet, self.noise_scheduler, latents, self.family.unet_inputs(conditioning),
-                                     generator)
+                                     generator, min_snr_gamma=self.spec.min_snr_gamma)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         return loss.item()
 
+    def score(self) -> float | None:
+        """The held-out denoising loss with the adapter as it is now (None without held-out images)."""
+        if not self.heldout:
+            return None
+        examples = [(row.latents, row.conditioning) for row in self.heldout]
+        return score(self.unet, self.noise_scheduler, examples, self.family.unet_inputs, self.spec.seed)
+
+    def base_score(self) -> float | None:
+        """The same score for the base model alone."""
+        self.unet.disable_adapters()
+        try:
+            return self.score()
+        finally:
+            self.unet.enable_adapters()
+
     def lora_state(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().contiguous() for k, v in get_peft_model_state_dict(self.unet).items()}
 
-    def save_checkpoint(self, epoch: int, losses: list[float]) -> None:
+    def save_checkpoint(self, epoch: int, history: _History) -> None:
         directory = self.spec.checkpoint_dir / f"{_CHECKPOINT_PREFIX}{epoch}"
         directory.mkdir(parents=True, exist_ok=True)
         save_file(self.lora_state(), directory / "lora.safetensors")
         # Written last: a checkpoint counts only once its state file exists.
-        torch.save({"epoch": epoch, "losses": losses, "optimizer": self.optimizer.state_dict()}, directory / "state.pt")
+        torch.save({"epoch": epoch, **asdict(history), "optimizer": self.optimizer.state_dict()},
+                   directory / "state.pt")
         prune_checkpoints(self.spec.checkpoint_dir, self.spec.keep_checkpoints)
 
-    def resume(self) -> tuple[int, list[float]]:
+    def resume(self) -> tuple[int, _History]:
         found = checkpoints(self.spec.checkpoint_dir)
         if not found:
-            return 0, []
+            return 0, _History()
         latest = found[-1]
         set_peft_model_state_dict(self.unet, load_file(latest / "lora.safetensors"))
         state = torch.load(latest / "state.pt", weights_only=True)
         self.optimizer.load_state_dict(state["optimizer"])
-        return state["epoch"], list(state["losses"])
+        return state["epoch"], _History(list(state["losses"]), list(state.get("heldout", [])))
 
     @torch.no_grad()
     def samples(self, epoch: int) -> list[Path]:
@@ -302,7 +337,8 @@ def train_lora(
     spec.output_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(spec.seed)
     trainer = _Trainer(spec, device or Device.best())
-    first_epoch, losses = trainer.resume()
+    first_epoch, history = trainer.resume()
+    base_score = trainer.base_score()
     steps_per_epoch = len(trainer.batches(0))
     total_steps = steps_per_epoch * spec.epochs
     generator = torch.Generator(device=trainer.device.name).manual_seed(spec.seed + first_epoch)
@@ -321,8 +357,13 @@ def train_lora(
                     total_steps=total_steps, loss=epoch_losses[-1], elapsed_seconds=time.monotonic() - started,
                     steps_this_run=done_this_run,
                 ))
-        losses.append(sum(epoch_losses) / len(epoch_losses))
-        trainer.save_checkpoint(epoch + 1, losses)
+        history.losses.append(sum(epoch_losses) / len(epoch_losses))
+        heldout = trainer.score()
+        if heldout is not None:
+            if not math.isfinite(heldout):
+                raise TrainingDiverged(f"the held-out loss after epoch {epoch + 1} is {heldout}: training diverged")
+            history.heldout.append(heldout)
+        trainer.save_checkpoint(epoch + 1, history)
         samples = trainer.samples(epoch + 1)
         if on_epoch_end:
             on_epoch_end(epoch + 1, samples)
@@ -346,7 +387,10 @@ def train_lora(
         resolution=trainer.resolution,
         seed=spec.seed,
         images=len(spec.examples),
-        loss_per_epoch=[round(loss, 6) for loss in losses],
+        loss_per_epoch=[round(loss, 6) for loss in history.losses],
+        heldout_images=len(trainer.heldout),
+        heldout_loss_per_epoch=[round(loss, 6) for loss in history.heldout],
+        base_heldout_loss=None if base_score is None else round(base_score, 6),
         samples=[path.relative_to(spec.output_dir).as_posix() for path in samples],
         duration_seconds=round(time.monotonic() - started, 3),
         resumed_from_epoch=first_epoch,

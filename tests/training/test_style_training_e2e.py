@@ -112,7 +112,9 @@ def test_uploaded_images_become_a_trained_style_that_draws(stack, db):
     # The job's last report (training may finish between two polls of this test; the stop test sees it live).
     assert run.progress["total_epochs"] == 2 and run.progress["progress_percent"] == 100
     manifest = json.loads(asyncio.run(store.get(run.manifest["manifest_key"])))
-    assert manifest["steps"] == 20 and manifest["images"] == 10 and len(manifest["loss_per_epoch"]) == 2
+    # One image in ten is held out to score each epoch: nine train, one step each per epoch.
+    assert manifest["steps"] == 18 and manifest["images"] == 10 and len(manifest["loss_per_epoch"]) == 2
+    assert manifest["heldout_images"] == 1 and len(manifest["heldout_loss_per_epoch"]) == 2
     notification = db.scalars(select(Notification)).one()
     assert (notification.type, notification.data) == ("style_training_complete", {"style_id": stored.id,
                                                                                   "style_title": "Ink Wash"})

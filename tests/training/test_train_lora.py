@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
+from PIL import Image
 from safetensors import safe_open
 
 from core.diffusion import BaseModelError, Device, load_pipeline
 from core.diffusion.lora import AdapterMismatch, adapter_base
 from serve_apps.generation.pipeline import StylePipeline
 from tests.helpers import tiny_model_of
+from tests.training.conftest import painted
+from training_jobs import train
 from training_jobs.train import (
     ADAPTER_FILE,
     MANIFEST_FILE,
     TrainingExample,
     TrainingSpec,
+    TrainingDiverged,
     TrainingStopped,
+    _Trainer,
     caption,
     checkpoints,
     prune_checkpoints,
@@ -49,7 +55,10 @@ def test_training_writes_a_diffusers_adapter_that_changes_the_output(family, oth
     manifest = train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=seen.append, device=CPU)
 
     assert [p.step for p in seen] == [1, 2, 3, 4] and seen[-1].percent == 100 and seen[-1].total_epochs == 2
+    # One of the four images is held out: three train, in batches of two.
     assert manifest.steps == 4 and len(manifest.loss_per_epoch) == 2 and manifest.images == 4
+    assert manifest.heldout_images == 1 and len(manifest.heldout_loss_per_epoch) == 2
+    assert all(math.isfinite(loss) for loss in [*manifest.heldout_loss_per_epoch, manifest.base_heldout_loss])
     assert json.loads((tmp_path / MANIFEST_FILE).read_text())["adapter_sha256"] == manifest.adapter_sha256
     assert (tmp_path / manifest.samples[0]).exists()
     with safe_open(tmp_path / ADAPTER_FILE, "pt") as adapter:
@@ -109,3 +118,35 @@ def test_a_base_model_that_cannot_be_used_stops_the_job_in_one_line(artworks, tm
     with pytest.raises(BaseModelError, match="sd_xl_base.safetensors'?: no such file") as refused:
         train_lora(_spec(str(tmp_path / "sd_xl_base.safetensors"), artworks, tmp_path / "out"), device=CPU)
     assert "\n" not in str(refused.value) and not (tmp_path / "out" / ADAPTER_FILE).exists()
+
+
+def test_the_held_out_score_is_the_same_problem_every_time_and_the_base_models_before_training(
+        tiny_model, artworks, tmp_path):
+    trainer = _Trainer(_spec(tiny_model, artworks, tmp_path), CPU)
+    assert len(trainer.training) == 3 and len(trainer.heldout) == 1
+    # LoRA starts with B = 0: the untrained adapter scores exactly as the base model does.
+    assert trainer.score() == trainer.score() == trainer.base_score()
+    trainer.step([0, 1], torch.Generator().manual_seed(0))
+    assert trainer.score() != trainer.base_score()
+
+
+def test_a_run_whose_held_out_loss_is_not_a_number_fails_with_the_reason(tiny_model, artworks, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setattr(train, "score", lambda *args: float("nan"))
+    with pytest.raises(TrainingDiverged, match="held-out loss after epoch 1 is nan"):
+        train_lora(_spec(tiny_model, artworks, tmp_path), device=CPU)
+    assert not (tmp_path / ADAPTER_FILE).exists()
+
+
+def test_images_of_different_shapes_train_in_batches_of_one_bucket_each_also_mirrored(tiny_model, tmp_path):
+    shapes = [(96, 96), (64, 128), (96, 96), (64, 128), (96, 96)]
+    examples = []
+    for index, (width, height) in enumerate(shapes):
+        path = painted(tmp_path / f"art-{index}.png", index, size=max(width, height))
+        Image.open(path).resize((width, height)).save(path)
+        examples.append(path)
+    trainer = _Trainer(_spec(tiny_model, examples, tmp_path / "out", holdout_images=0, resolution=128), CPU)
+    assert {tuple(row.latents.shape[2:]) for row in trainer.training} == {(16, 16), (24, 8)}  # 128² and 192×64 px
+    for batch in trainer.batches(0):
+        assert len({tuple(trainer.training[i].latents.shape) for i in batch}) == 1
+    assert all(row.mirrored is not None and not torch.equal(row.mirrored, row.latents) for row in trainer.training)
