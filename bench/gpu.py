@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import statistics
 import tempfile
 import time
@@ -28,13 +29,13 @@ from PIL import Image
 from bench.report import RESULTS, publish
 from core.diffusion import Device, resolve_base_model
 from core.diffusion.families import family_named
-from core.settings import DiffusionSettings
+from core.training_recipe import TrainingRecipe
 from serve_apps.generation.pipeline import ImageRequest, StylePipeline
 from tests.serving.styles import random_adapter
 from training_jobs.train import ADAPTER_FILE, Progress, TrainingExample, TrainingSpec, train_lora
 
 GUIDANCE = 7.0
-TRAINING_IMAGES = 10
+RECIPE_IMAGES = (10, 30, 100)  # the spec's smallest and largest sets, and one between
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ TINY = (
     Profile("sd1", "tiny", 128, 2, (1, 2), 2, 2),
     Profile("sdxl", "tiny-xl", 128, 2, (1, 2), 2, 2),
 )
-# What the platform trains with unless configured otherwise (core.settings.DiffusionSettings).
-RECIPE = DiffusionSettings()
+# What the platform trains with unless configured otherwise (core/training_recipe.py).
+RECIPE = TrainingRecipe()
 SAMPLE_PROMPTS = len(TrainingSpec.__dataclass_fields__["sample_prompts"].default)
 
 
@@ -156,26 +157,30 @@ def training_rows(profile: Profile, device: Device, images: list[Path], work_dir
             if len(stamps) == 1:
                 meter.reset_peak()  # training's own memory, not the base model's build before it
 
+        timed_recipe = RECIPE.model_copy(update={"epochs": 1, "views_per_image": 1, "min_views": 0,
+                                                  "resolution": profile.size})
         spec = TrainingSpec(
             base_model=profile.model, examples=[TrainingExample(path, "bench style, gradient") for path in images],
-            output_dir=work_dir / f"training-{profile.family}", trigger_tag="bench style",
-            rank=RECIPE.training_rank, learning_rate=RECIPE.training_learning_rate, epochs=1,
-            batch_size=RECIPE.training_batch_size, resolution=profile.size, sample_prompts=(),
+            output_dir=work_dir / f"training-{profile.family}", trigger_tag="bench style", recipe=timed_recipe,
+            sample_prompts=(), holdout_images=0,
         )
         train_lora(spec, on_progress=on_progress, device=device)
         memory = peak()
     timed = stamps[1:profile.training_steps + 1]  # from the end of the warm-up step
     steps_per_second = (len(timed) - 1) / (timed[-1] - timed[0])
-    # The default recipe: epochs × images steps, and each epoch's sample images (fewer steps than a generation).
-    recipe_steps = RECIPE.training_epochs * TRAINING_IMAGES // RECIPE.training_batch_size
-    samples = RECIPE.training_epochs * SAMPLE_PROMPTS * seconds_per_image * RECIPE.sample_steps / profile.steps
-    minutes = (recipe_steps / steps_per_second + samples) / 60
-    batch = str(RECIPE.training_batch_size)
-    return [
-        Row(f"LoRA training steps/s (rank {RECIPE.training_rank})", f"{steps_per_second:.2f}", batch, memory),
-        Row(f"default recipe on {TRAINING_IMAGES} images ({recipe_steps} steps + samples), projected minutes",
-            f"{minutes:.1f}", batch, memory),
-    ]
+    # The default recipe (one image in ten held out), and each epoch's sample images (fewer steps than a
+    # generation).
+    family = RECIPE.for_family(profile.family)
+    batch = str(family.batch_size)
+    rows = [Row(f"LoRA training steps/s (rank {family.rank})", f"{steps_per_second:.2f}", batch, memory)]
+    samples = RECIPE.epochs * SAMPLE_PROMPTS * seconds_per_image * RECIPE.sample_steps / profile.steps
+    for count in RECIPE_IMAGES:
+        trained = count - max(1, count // 10)
+        steps = RECIPE.epochs * math.ceil(trained * RECIPE.repeats_per_epoch(trained) / family.batch_size)
+        minutes = (steps / steps_per_second + samples) / 60
+        rows.append(Row(f"default recipe on {count} images ({steps} steps + samples), projected minutes",
+                        f"{minutes:.1f}", batch, memory))
+    return rows
 
 
 def benchmark(profile: Profile, device: Device, work_dir: Path, *, repeat: int) -> list[Row]:
@@ -188,15 +193,16 @@ def benchmark(profile: Profile, device: Device, work_dir: Path, *, repeat: int) 
         path = work_dir / f"{profile.family}-style-{index}" / ADAPTER_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(random_adapter(pipeline.pipeline.unet, seed=index, family=family,
-                                        rank=RECIPE.training_rank))
+                                        rank=RECIPE.for_family(profile.family).rank))
         adapters.append(path)
     adapter_costs = adapter_rows(profile, pipeline, adapters, Meter(device))
     rows, seconds_per_image = generation_rows(profile, pipeline, Meter(device), repeat)
     rows += adapter_costs
     del pipeline
     _free(device)
-    # One epoch of more images than timed steps: the timed window holds no epoch's checkpoint.
-    images = _images(work_dir / "images", profile.training_steps + 2, profile.size)
+    # One epoch of more batches than timed steps: the timed window holds no epoch's checkpoint.
+    batch = RECIPE.for_family(profile.family).batch_size
+    images = _images(work_dir / "images", (profile.training_steps + 2) * batch, profile.size)
     rows += training_rows(profile, device, images, work_dir, Meter(device), seconds_per_image)
     _free(device)
     return rows

@@ -25,6 +25,7 @@ from PIL import Image
 from bench.report import publish
 from core.diffusion import Device, build_tiny_model, load_pipeline, training_scheduler
 from core.diffusion.lora import lora_config
+from core.training_recipe import FamilyRecipe, TrainingRecipe
 from training_jobs.images import bucket_crop, buckets
 from training_jobs.train import Progress, TrainingExample, TrainingSpec, train_lora
 
@@ -78,10 +79,12 @@ def train_lora_steps_per_second(model: str, images: list[Path], resolution: int,
     def on_progress(progress: Progress) -> None:
         stamps.append(time.perf_counter())
 
+    family = FamilyRecipe(rank=16, alpha=16, batch_size=1)
+    recipe = TrainingRecipe(epochs=math.ceil((steps + 1) / len(images)), views_per_image=1, min_views=0,
+                            sd1=family, sdxl=family, resolution=resolution, sample_steps=1)
     spec = TrainingSpec(
         base_model=model, examples=[TrainingExample(path, "bench style, gradient") for path in images],
-        output_dir=output, trigger_tag="bench style", epochs=math.ceil((steps + 1) / len(images)),
-        resolution=resolution, sample_prompts=(), sample_steps=1,
+        output_dir=output, trigger_tag="bench style", recipe=recipe, sample_prompts=(), holdout_images=0,
     )
     train_lora(spec, on_progress=on_progress, device=device)
     timed = stamps[1:steps + 1]  # from the end of the warm-up step

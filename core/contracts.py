@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.training_recipe import TrainingRecipe
+
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -17,17 +19,6 @@ class TrainingImage(_Message):
     caption: str
 
 
-class TrainingHyperparameters(_Message):
-    rank: int = Field(ge=1, le=256)
-    alpha: int = Field(ge=1, le=512)
-    learning_rate: float = Field(gt=0, le=1e-2)
-    epochs: int = Field(ge=1, le=200)
-    batch_size: int = Field(ge=1, le=64)
-    resolution: int | None = Field(default=None, ge=64, le=1024)  # unset: the base model's native side
-    seed: int = 0
-    sample_steps: int = Field(ge=1, le=100)
-
-
 class TrainingJobRequest(_Message):
     """Everything a training job needs; it is passed to the job, which never reads the database."""
 
@@ -36,7 +27,8 @@ class TrainingJobRequest(_Message):
     trigger_tag: str
     base_model: str
     images: list[TrainingImage] = Field(min_length=1)
-    hyperparameters: TrainingHyperparameters
+    recipe: TrainingRecipe
+    seed: int = 0
     output_prefix: str  # private storage prefix for the adapter, manifest and samples
     callback_url: str  # the API's base URL for progress and completion
 

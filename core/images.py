@@ -8,6 +8,7 @@ it accepts into a clean re-encoding: orientation applied, pixels in RGB or RGBA,
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,7 +20,8 @@ from core.image_format import ImageFormat, MalformedContainer, inspect_container
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # A decoded 40-megapixel RGBA image is 160 MB: room for print-size artwork, nowhere near a decompression bomb.
 MAX_PIXELS = 40_000_000
-TRAINING_RESOLUTION = 512
+# The most pixels a base model trains at (SDXL's 1024²): more would only be thrown away by the trainer.
+TRAINING_COPY_MAX_PIXELS = 1024 * 1024
 THUMBNAIL_SIZE = 256
 JPEG_QUALITY = 95
 THUMBNAIL_QUALITY = 80
@@ -179,9 +181,13 @@ def encode(image: Image.Image, image_format: ImageFormat) -> EncodedImage:
 
 
 def training_copy(image: CleanImage) -> EncodedImage:
-    """The square RGB copy the trainer reads, centre-cropped to the training resolution."""
-    square = ImageOps.fit(flatten(image.pixels), (TRAINING_RESOLUTION,) * 2, Image.Resampling.LANCZOS)
-    return encode(square, ImageFormat.png)
+    """The RGB copy the trainer reads: the whole picture in its own shape (the trainer picks the aspect-ratio
+    bucket), reduced to at most TRAINING_COPY_MAX_PIXELS."""
+    pixels = flatten(image.pixels)
+    scale = math.sqrt(TRAINING_COPY_MAX_PIXELS / (pixels.width * pixels.height))
+    if scale < 1:
+        pixels = pixels.resize((round(pixels.width * scale), round(pixels.height * scale)), Image.Resampling.LANCZOS)
+    return encode(pixels, ImageFormat.png)
 
 
 def thumbnail(image: Image.Image) -> EncodedImage:

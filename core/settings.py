@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.training_recipe import TrainingRecipe
+
 DEV_SECRET_KEY = "dev-secret-key-change-me"
 DEV_INTERNAL_API_TOKEN = "dev-internal-token-change-me"
 DEV_STORAGE_URL_SIGNING_KEY = "dev-storage-url-signing-key-change-me"
@@ -141,7 +143,9 @@ class Precision(StrEnum):
 class DiffusionSettings(_Section):
     """The base model, and the server-side knobs of training and generation (users never choose these)."""
 
-    model_config = SettingsConfigDict(env_prefix="SL_DIFFUSION_", env_file=".env", extra="ignore")
+    # Nested fields by "__": SL_DIFFUSION_TRAINING__EPOCHS=12, SL_DIFFUSION_TRAINING__SDXL__BATCH_SIZE=4.
+    model_config = SettingsConfigDict(env_prefix="SL_DIFFUSION_", env_file=".env", extra="ignore",
+                                      env_nested_delimiter="__")
 
     # A Stable Diffusion 1.x or SDXL base: a diffusers folder, a hub id, or one .safetensors/.ckpt file; or one
     # of DEVELOPMENT_MODELS (refused in production: they draw noise).
@@ -149,13 +153,7 @@ class DiffusionSettings(_Section):
     precision: Precision = Precision.auto
     inference_steps: int = Field(default=30, ge=1, le=150)
     guidance_scale: float = Field(default=7.0, ge=0.0, le=30.0)
-    training_epochs: int = Field(default=10, ge=1, le=200)
-    training_rank: int = Field(default=16, ge=1, le=256)
-    training_learning_rate: float = Field(default=1e-4, gt=0, le=1e-2)
-    # The square side images are trained at; unset: the base model's native side (512 SD 1.x, 1024 SDXL).
-    training_resolution: int | None = Field(default=None, ge=64, le=1024)
-    training_batch_size: int = Field(default=1, ge=1, le=64)
-    sample_steps: int = Field(default=20, ge=1, le=100)
+    training: TrainingRecipe = TrainingRecipe()
 
 
 class GenerationSettings(_Section):

@@ -24,6 +24,7 @@ from core.settings import (
     Settings,
     StorageSettings,
 )
+from core.training_recipe import FamilyRecipe, TrainingRecipe
 from db.base import Base
 from db.engine import create_api_engine, create_session_factory
 from db.models import Generation
@@ -169,3 +170,10 @@ def finished_generation(client, generation_id: int, timeout: float = 180) -> dic
             return generation
         time.sleep(0.3)
     raise AssertionError(f"generation {generation_id} did not finish: {generation}")
+
+
+def tiny_training_recipe(*, epochs: int = 2, batch_size: int = 1, learning_rate: float = 1e-3) -> TrainingRecipe:
+    """A recipe for the tiny models on the CPU: each image once per epoch, at 64², rank 4, two sampling steps."""
+    family = FamilyRecipe(rank=4, alpha=4, learning_rate=learning_rate, batch_size=batch_size)
+    return TrainingRecipe(epochs=epochs, views_per_image=1, min_views=0, sd1=family, sdxl=family, resolution=64,
+                          sample_steps=2)

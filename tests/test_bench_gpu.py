@@ -17,7 +17,9 @@ def test_the_gpu_benchmark_runs_every_figure_on_the_tiny_models(tmp_path):
             "images/s, 2 steps, one style", "images/s, 2 steps, one style", "images/s, 2 steps, 2 styles mixed",
             "2 styles mixed ÷ one style", "adapter cold load, ms (median)", "style switch between batches, ms",
             "LoRA training steps/s (rank 16)",
-            "default recipe on 10 images (100 steps + samples), projected minutes",
+            "default recipe on 10 images (500 steps + samples), projected minutes",
+            "default recipe on 30 images (1350 steps + samples), projected minutes",
+            "default recipe on 100 images (3150 steps + samples), projected minutes",
         ], figures
     values = [float(line.split(" | ")[2]) for line in table]
     assert all(value >= 0 for value in values) and all(line.count(" | ") == 5 for line in table)

@@ -92,13 +92,8 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
             path.write_bytes(asyncio.run(store.get(image.key)))
         examples.append(TrainingExample(path, image.caption))
 
-    hyper = request.hyperparameters
-    spec = TrainingSpec(
-        base_model=request.base_model, examples=examples, output_dir=work_dir / "output",
-        trigger_tag=request.trigger_tag, rank=hyper.rank, alpha=hyper.alpha, learning_rate=hyper.learning_rate,
-        epochs=hyper.epochs, batch_size=hyper.batch_size, resolution=hyper.resolution, seed=hyper.seed,
-        sample_steps=hyper.sample_steps,
-    )
+    spec = TrainingSpec(base_model=request.base_model, examples=examples, output_dir=work_dir / "output",
+                        trigger_tag=request.trigger_tag, recipe=request.recipe, seed=request.seed)
     last_progress: list[Progress] = []
 
     def on_progress(progress: Progress) -> None:

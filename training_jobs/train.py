@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from core.diffusion import Device, load_pipeline, training_scheduler
 from core.diffusion.families import SDXL, family_of_pipeline, native_side
 from core.diffusion.lora import BaseIdentity, lora_config, write_adapter
+from core.training_recipe import TrainingRecipe
 from training_jobs.images import Crop, bucket_crop, buckets
 from training_jobs.objective import noise_prediction_loss, score
 
@@ -48,20 +49,12 @@ class TrainingSpec:
     examples: Sequence[TrainingExample]
     output_dir: Path
     trigger_tag: str
-    rank: int = 16
-    alpha: int = 16
-    learning_rate: float = 1e-4
-    epochs: int = 10
-    batch_size: int = 1
-    resolution: int | None = None  # the square side trained at; unset: the base's native side
+    recipe: TrainingRecipe = TrainingRecipe()  # core/training_recipe.py
     seed: int = 0
     sample_prompts: Sequence[str] = ("portrait", "landscape")
-    sample_steps: int = 20
     keep_checkpoints: int = 2
     # Images kept out of training to score each epoch on; unset: one in ten, at least one (none of one image).
     holdout_images: int | None = None
-    min_snr_gamma: float | None = 5.0  # training_jobs/objective.py
-    random_flip: bool = True  # each image also trains mirrored (styles are rarely left-right specific)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -101,6 +94,8 @@ class Manifest:
     rank: int
     alpha: int
     learning_rate: float
+    batch_size: int
+    repeats_per_epoch: int
     epochs: int
     steps: int
     resolution: int
@@ -178,19 +173,20 @@ class _Trainer:
         pipeline = load_pipeline(spec.base_model, device)
         self.pipeline = pipeline
         self.family = family_of_pipeline(pipeline)
-        self.resolution = spec.resolution or native_side(pipeline)
+        self.recipe = spec.recipe.for_family(self.family.name)
+        self.resolution = spec.recipe.resolution or native_side(pipeline)
         self.unet, self.vae = pipeline.unet, pipeline.vae
         for name in pipeline.components:
             if isinstance(getattr(pipeline, name), torch.nn.Module):
                 getattr(pipeline, name).requires_grad_(False)
         self.base = BaseIdentity.of(self.family, self.unet, spec.base_model)
-        self.lora_config = lora_config(spec.rank, spec.alpha)
+        self.lora_config = lora_config(self.recipe.rank, self.recipe.alpha)
         self.unet.add_adapter(self.lora_config)
         # The frozen base stays in the device's dtype (bf16 on a GPU); the LoRA weights the optimiser updates
         # are fp32, as in diffusers' reference scripts.
         cast_training_params(self.unet, dtype=torch.float32)
         self.trainable = [p for p in self.unet.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.trainable, lr=spec.learning_rate)
+        self.optimizer = torch.optim.AdamW(self.trainable, lr=self.recipe.learning_rate)
         # An fp16 base needs loss scaling, or the gradients underflow (bf16 has fp32's range and needs none).
         self.scaler = torch.amp.GradScaler(device.name, enabled=device.dtype == torch.float16)
         self.noise_scheduler = training_scheduler(pipeline)
@@ -198,7 +194,8 @@ class _Trainer:
             # SDXL's activations at 1024² dominate a training job's memory: recompute them in the backward pass.
             self.unet.enable_gradient_checkpointing()
         training, heldout = _split(len(spec.examples), spec.holdout_images, spec.seed)
-        self.training = self._encode([spec.examples[i] for i in training], mirrored=spec.random_flip)
+        self.training = self._encode([spec.examples[i] for i in training], mirrored=spec.recipe.random_flip)
+        self.repeats = spec.recipe.repeats_per_epoch(len(self.training))
         self.heldout = self._encode([spec.examples[i] for i in heldout], mirrored=False)
 
     @torch.no_grad()
@@ -235,14 +232,15 @@ class _Trainer:
                 self.vae.to(torch.float16)
 
     def batches(self, epoch: int) -> list[list[int]]:
-        """Shuffled batches of training examples, each from one bucket (its latents share a shape)."""
+        """Shuffled batches of training examples, each example `repeats` times, each batch from one bucket (its
+        latents share a shape)."""
         shuffle = random.Random(self.spec.seed * 100_003 + epoch).shuffle
-        order = list(range(len(self.training)))
+        order = list(range(len(self.training))) * self.repeats
         shuffle(order)
         by_bucket: dict[tuple[int, ...], list[int]] = {}
         for index in order:
             by_bucket.setdefault(tuple(self.training[index].latents.shape), []).append(index)
-        size = self.spec.batch_size
+        size = self.recipe.batch_size
         batches = [group[i:i + size] for group in by_bucket.values() for i in range(0, len(group), size)]
         shuffle(batches)
         return batches
@@ -254,7 +252,7 @@ class _Trainer:
                              for row, flip in zip(rows, flips.tolist(), strict=True)])
         conditioning = {key: torch.cat([row.conditioning[key] for row in rows]) for key in rows[0].conditioning}
         loss = noise_prediction_loss(self.unet, self.noise_scheduler, latents, self.family.unet_inputs(conditioning),
-                                     generator, min_snr_gamma=self.spec.min_snr_gamma)
+                                     generator, min_snr_gamma=self.spec.recipe.min_snr_gamma)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -305,7 +303,7 @@ class _Trainer:
         paths = []
         for index, prompt in enumerate(self.spec.sample_prompts):
             image = self.pipeline(
-                caption([prompt], self.spec.trigger_tag), num_inference_steps=self.spec.sample_steps,
+                caption([prompt], self.spec.trigger_tag), num_inference_steps=self.spec.recipe.sample_steps,
                 height=self.resolution, width=self.resolution,
                 generator=torch.Generator().manual_seed(self.spec.seed + index),
             ).images[0]
@@ -340,11 +338,11 @@ def train_lora(
     first_epoch, history = trainer.resume()
     base_score = trainer.base_score()
     steps_per_epoch = len(trainer.batches(0))
-    total_steps = steps_per_epoch * spec.epochs
+    total_steps = steps_per_epoch * spec.recipe.epochs
     generator = torch.Generator(device=trainer.device.name).manual_seed(spec.seed + first_epoch)
     samples: list[Path] = []
     done_this_run = 0
-    for epoch in range(first_epoch, spec.epochs):
+    for epoch in range(first_epoch, spec.recipe.epochs):
         epoch_losses = []
         for indices in trainer.batches(epoch):
             if should_stop and should_stop():
@@ -353,7 +351,7 @@ def train_lora(
             done_this_run += 1
             if on_progress:
                 on_progress(Progress(
-                    epoch=epoch + 1, total_epochs=spec.epochs, step=epoch * steps_per_epoch + len(epoch_losses),
+                    epoch=epoch + 1, total_epochs=spec.recipe.epochs, step=epoch * steps_per_epoch + len(epoch_losses),
                     total_steps=total_steps, loss=epoch_losses[-1], elapsed_seconds=time.monotonic() - started,
                     steps_this_run=done_this_run,
                 ))
@@ -368,7 +366,7 @@ def train_lora(
         if on_epoch_end:
             on_epoch_end(epoch + 1, samples)
     if not samples:  # resumed after the last epoch's checkpoint: the samples still come from this adapter
-        samples = trainer.samples(spec.epochs)
+        samples = trainer.samples(spec.recipe.epochs)
     adapter = trainer.save_adapter()
     data = adapter.read_bytes()
     manifest = Manifest(
@@ -379,10 +377,12 @@ def train_lora(
         adapter_file=adapter.name,
         adapter_sha256=hashlib.sha256(data).hexdigest(),
         adapter_bytes=len(data),
-        rank=spec.rank,
-        alpha=spec.alpha,
-        learning_rate=spec.learning_rate,
-        epochs=spec.epochs,
+        rank=trainer.recipe.rank,
+        alpha=trainer.recipe.alpha,
+        learning_rate=trainer.recipe.learning_rate,
+        batch_size=trainer.recipe.batch_size,
+        repeats_per_epoch=trainer.repeats,
+        epochs=spec.recipe.epochs,
         steps=total_steps,
         resolution=trainer.resolution,
         seed=spec.seed,

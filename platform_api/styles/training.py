@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import storage_keys
 from core.contracts import (
     TrainingCompletion,
-    TrainingHyperparameters,
     TrainingImage,
     TrainingJobRequest,
     TrainingProgressReport,
@@ -74,11 +73,8 @@ async def build_request(db: AsyncSession, style: Style, run: TrainingRun, settin
                           caption=", ".join(dict.fromkeys([style.trigger_tag, *tags])))
             for key, tags in images.values()
         ],
-        hyperparameters=TrainingHyperparameters(
-            rank=diffusion.training_rank, alpha=diffusion.training_rank, learning_rate=diffusion.training_learning_rate,
-            epochs=diffusion.training_epochs, batch_size=diffusion.training_batch_size,
-            resolution=diffusion.training_resolution, seed=run.id, sample_steps=diffusion.sample_steps,
-        ),
+        recipe=diffusion.training,
+        seed=run.id,
         output_prefix=storage_keys.training_run(style.id, run.id),
         callback_url=settings.ray.callback_url or settings.app.public_url,
     )

@@ -109,9 +109,15 @@ def test_awkward_uploads_are_stored_as_clean_reencodings(name, local_store):
     original = assert_clean(asyncio.run(local_store.get(stored.keys.original)), mode)
     assert original.size == (stored.width, stored.height)
     training = assert_clean(asyncio.run(local_store.get(stored.keys.training)), "RGB")
-    assert (training.format, training.size) == ("PNG", (512, 512))
+    assert (training.format, training.size) == ("PNG", (stored.width, stored.height))  # whole, in its own shape
     thumbnail = Image.open(io.BytesIO(asyncio.run(local_store.get(stored.keys.thumbnail))))
     assert (thumbnail.format, thumbnail.size) == ("WEBP", (256, 256))
+
+
+def test_a_large_upload_trains_from_a_copy_of_its_whole_picture_at_sdxls_pixel_count(local_store):
+    stored = asyncio.run(store_training_image(local_store, 7, save_image(sample_artwork(2400, 1200), "PNG")))
+    training = Image.open(io.BytesIO(asyncio.run(local_store.get(stored.keys.training))))
+    assert training.size == (1448, 724)  # 2:1 kept, 1024² pixels at most
 
 
 def test_exif_orientation_is_applied():

@@ -30,7 +30,7 @@ from core.verification import CredentialState, verify_image
 from db.models import Notification, Style, TrainingRun
 from platform_api.app import RECONCILERS, create_app
 from platform_api.background import run_once
-from tests.helpers import finished_generation, tiny_model_of
+from tests.helpers import finished_generation, tiny_model_of, tiny_training_recipe
 from tests.serving.conftest import deploy_generation_app
 from tests.stubs.server import BackgroundServer
 from tests.training.conftest import training_images
@@ -52,8 +52,7 @@ def stack(settings: Settings, base_model: str, ray_dashboard: str, clean_databas
     settings.ray.job_torch_threads = 1
     settings.ray.job_niceness = 10  # as `make run` trains: after the API's requests
     settings.ray.job_work_dir = str(settings.app.data_dir / "training-work")
-    settings.diffusion = DiffusionSettings(base_model=base_model, training_epochs=2, training_rank=4,
-                                           training_resolution=64, sample_steps=2, inference_steps=2)
+    settings.diffusion = DiffusionSettings(base_model=base_model, training=tiny_training_recipe(), inference_steps=2)
     app = create_app(settings)
     with BackgroundServer(app, lifespan=True) as server:
         settings.app.public_url = server.url
@@ -160,7 +159,7 @@ def _assert_adapter_changes_the_output(model: str, adapter: bytes, stack_dir) ->
 
 def test_a_stopped_job_fails_the_style_and_tells_the_artist(stack, ray_dashboard, db):
     url, settings = stack
-    settings.diffusion.training_epochs = 200  # long enough to stop it in the middle
+    settings.diffusion.training = tiny_training_recipe(epochs=200)  # long enough to stop it in the middle
     with httpx.Client(base_url=url, timeout=30) as api:
         created = _create_style(api, _artist(api), title="Charcoal")
         style, progress_seen = _wait_for(api, created["id"], lambda s: s["training_status"] == "training")

@@ -13,15 +13,15 @@ from safetensors import safe_open
 from core.diffusion import BaseModelError, Device, load_pipeline
 from core.diffusion.lora import AdapterMismatch, adapter_base
 from serve_apps.generation.pipeline import StylePipeline
-from tests.helpers import tiny_model_of
+from tests.helpers import tiny_model_of, tiny_training_recipe
 from tests.training.conftest import painted
 from training_jobs import train
 from training_jobs.train import (
     ADAPTER_FILE,
     MANIFEST_FILE,
+    TrainingDiverged,
     TrainingExample,
     TrainingSpec,
-    TrainingDiverged,
     TrainingStopped,
     _Trainer,
     caption,
@@ -37,8 +37,8 @@ def _spec(tiny_model, artworks, output_dir, **overrides) -> TrainingSpec:
     values = dict(
         base_model=tiny_model,
         examples=[TrainingExample(path, caption(["bands", f"n{i}"], "test style")) for i, path in enumerate(artworks)],
-        output_dir=output_dir, trigger_tag="test style", rank=4, alpha=4, learning_rate=1e-3, epochs=2,
-        batch_size=2, resolution=64, sample_prompts=("cat",), sample_steps=2,
+        output_dir=output_dir, trigger_tag="test style", recipe=tiny_training_recipe(batch_size=2),
+        sample_prompts=("cat",),
     )
     return TrainingSpec(**(values | overrides))
 
@@ -145,7 +145,8 @@ def test_images_of_different_shapes_train_in_batches_of_one_bucket_each_also_mir
         path = painted(tmp_path / f"art-{index}.png", index, size=max(width, height))
         Image.open(path).resize((width, height)).save(path)
         examples.append(path)
-    trainer = _Trainer(_spec(tiny_model, examples, tmp_path / "out", holdout_images=0, resolution=128), CPU)
+    recipe = tiny_training_recipe().model_copy(update={"resolution": 128})
+    trainer = _Trainer(_spec(tiny_model, examples, tmp_path / "out", holdout_images=0, recipe=recipe), CPU)
     assert {tuple(row.latents.shape[2:]) for row in trainer.training} == {(16, 16), (24, 8)}  # 128² and 192×64 px
     for batch in trainer.batches(0):
         assert len({tuple(trainer.training[i].latents.shape) for i in batch}) == 1

@@ -23,9 +23,10 @@ from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
 from cluster.postgres import create_database, drop_database
+from core import storage_keys
+from core.contracts import GENERATION_APP_NAME
 from core.provenance import sign_generated_image
 from core.provenance_info import ProvenanceInfo
-from core.contracts import GENERATION_APP_NAME
 from core.settings import (
     AppSettings,
     AuthSettings,
@@ -36,7 +37,6 @@ from core.settings import (
     Settings,
     StorageSettings,
 )
-from core import storage_keys
 from core.signature import ArtistMark
 from db.engine import create_sync_engine
 from db.migrate import upgrade
@@ -44,6 +44,7 @@ from db.models import Generation
 from platform_api.app import create_app
 from tests.core.artwork import synthetic_artwork
 from tests.factories import make_artist, make_generation, make_style, make_user
+from tests.helpers import tiny_training_recipe
 from tests.stubs.oidc_provider import Identity, OidcProvider
 from tests.stubs.server import BackgroundServer, free_port
 
@@ -152,8 +153,8 @@ def ray_web_stack(web_build: Path, postgres_server_url: str, oidc_provider: Oidc
         settings.ray.job_python = sys.executable
         settings.ray.job_torch_threads = 1
         settings.ray.job_work_dir = str(settings.app.data_dir / "training-work")
-        settings.diffusion = DiffusionSettings(base_model=tiny_model, inference_steps=2, training_epochs=2,
-                                               training_rank=4, training_resolution=64, sample_steps=2)
+        settings.diffusion = DiffusionSettings(base_model=tiny_model, inference_steps=2,
+                                               training=tiny_training_recipe())
 
     with _running_stack(postgres_server_url, oidc_provider, tmp_path_factory.mktemp("ray-web-stack"),
                         configure=on_ray) as stack:

@@ -1,0 +1,50 @@
+"""How a style is trained: one object, in the platform's settings (`SL_DIFFUSION_TRAINING__*`), sent with every
+training job. Operators tune it; the artist never needs to. docs/training.md (Recipe) gives every number's reason
+and source.
+
+The length of a run follows the number of images: each image is seen `views_per_image` times (flipped or not),
+bounded below so ten images still train long enough to carry a style and above so a hundred images finish in
+bounded time. The views are spread over `epochs` epochs, each ending with a checkpoint, samples and a score.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Family = Literal["sd1", "sdxl"]
+
+
+class FamilyRecipe(BaseModel):
+    """What differs by base model family."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rank: int = Field(default=16, ge=1, le=256)
+    alpha: int = Field(default=16, ge=1, le=512)
+    learning_rate: float = Field(default=1e-4, gt=0, le=1e-2)
+    batch_size: int = Field(default=2, ge=1, le=64)
+
+
+class TrainingRecipe(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    views_per_image: int = Field(default=100, ge=1)
+    min_views: int = Field(default=1000, ge=0)
+    max_views: int = Field(default=6000, ge=1)
+    epochs: int = Field(default=10, ge=1, le=200)
+    sd1: FamilyRecipe = FamilyRecipe()
+    sdxl: FamilyRecipe = FamilyRecipe()
+    resolution: int | None = Field(default=None, ge=64, le=1024)  # unset: the base model's native side
+    min_snr_gamma: float | None = Field(default=5.0, gt=0)
+    random_flip: bool = True
+    sample_steps: int = Field(default=20, ge=1, le=100)
+
+    def for_family(self, family: Family) -> FamilyRecipe:
+        return getattr(self, family)
+
+    def repeats_per_epoch(self, training_images: int) -> int:
+        """How many times each training image comes round in one epoch."""
+        views = min(max(training_images * self.views_per_image, self.min_views), self.max_views)
+        return max(1, round(views / (self.epochs * training_images)))
