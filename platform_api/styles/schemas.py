@@ -43,6 +43,20 @@ class StyleArtist(BaseModel):
     followed_by_me: bool | None = None
 
 
+class EpochScore(BaseModel):
+    epoch: int
+    training_loss: float
+    heldout_loss: float | None
+
+
+class TrainingScores(BaseModel):
+    """How well the style learned: after each epoch, the denoising loss on images held out of training (lower is
+    better) beside the base model's on the same images (docs/training.md, Quality score)."""
+
+    base_heldout_loss: float | None
+    epochs: list[EpochScore]
+
+
 class StyleOut(BaseModel):
     id: int
     title: str
@@ -60,3 +74,4 @@ class StyleOut(BaseModel):
     sample_image_urls: list[str] | None = None
     training_image_count: int | None = None
     training_error: str | None = None
+    training_scores: TrainingScores | None = None

@@ -18,7 +18,16 @@ from db.models import Artist, Artwork, Follow, Style, Tag, TrainingRun, User, ar
 from platform_api import errors
 from platform_api.errors import ApiError
 from platform_api.pagination import PageParams, Slice, paginate_rows
-from platform_api.styles.schemas import StyleArtist, StyleForm, StyleOut, StyleSort, StyleUpdate, TrainingProgress
+from platform_api.styles.schemas import (
+    EpochScore,
+    StyleArtist,
+    StyleForm,
+    StyleOut,
+    StyleSort,
+    StyleUpdate,
+    TrainingProgress,
+    TrainingScores,
+)
 from platform_api.tagging import count_style_usage, normalize_tag, tag_ids
 from platform_api.users.schemas import ImageUrl
 
@@ -250,4 +259,15 @@ def _view(row: Row, owner: _OwnerDetails | None, image_url: ImageUrl, followed: 
         view.sample_image_urls = [image_url(key) for key in samples or []]
         view.training_image_count = owner.training_images
         view.training_error = run.error_message if run is not None and row.training_status == "failed" else None
+        view.training_scores = _scores(run.manifest) if run is not None and run.manifest else None
     return view
+
+
+def _scores(manifest: dict) -> TrainingScores | None:
+    """The scores of a finished run's manifest (runs trained before scoring have none)."""
+    if "heldout_loss_per_epoch" not in manifest:
+        return None
+    heldout = manifest["heldout_loss_per_epoch"]
+    return TrainingScores(base_heldout_loss=manifest.get("base_heldout_loss"), epochs=[
+        EpochScore(epoch=index + 1, training_loss=loss, heldout_loss=heldout[index] if index < len(heldout) else None)
+        for index, loss in enumerate(manifest.get("loss_per_epoch", []))])

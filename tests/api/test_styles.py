@@ -97,6 +97,21 @@ def test_only_artists_create_styles(client):
     assert_error(_post(client), 403, "ARTIST_ONLY")
 
 
+def test_the_artist_sees_how_well_each_epoch_learned_and_no_one_else_does(client, artist, db):
+    style_id = _post(artist).json()["data"]["id"]
+    run = db.scalars(select(TrainingRun)).one()
+    run.manifest = {"loss_per_epoch": [0.31, 0.22], "heldout_loss_per_epoch": [0.29, 0.25],
+                    "base_heldout_loss": 0.3, "sample_keys": []}
+    db.execute(update(Style).values(training_status="completed"))
+    db.commit()
+    scores = artist.get(f"/api/v1/styles/{style_id}").json()["data"]["training_scores"]
+    assert scores == {"base_heldout_loss": 0.3, "epochs": [
+        {"epoch": 1, "training_loss": 0.31, "heldout_loss": 0.29},
+        {"epoch": 2, "training_loss": 0.22, "heldout_loss": 0.25}]}
+    artist.cookies.clear()
+    assert artist.get(f"/api/v1/styles/{style_id}").json()["data"]["training_scores"] is None
+
+
 def test_only_trained_styles_are_public(client, artist, db):
     style_id = _post(artist).json()["data"]["id"]
     assert artist.get(f"/api/v1/styles/{style_id}").status_code == 200  # its artist sees it at once
