@@ -227,6 +227,10 @@ export const Style = z.object({
   sample_image_urls: z.array(z.string()).nullable().optional(),
   training_image_count: z.number().int().nullable().optional(),
   training_error: z.string().nullable().optional(),
+  training_scores: z.object({
+    base_heldout_loss: z.number().nullable(),
+    epochs: z.array(z.object({ epoch: z.number().int(), training_loss: z.number(), heldout_loss: z.number().nullable() })),
+  }).nullable().optional(),
 })
 export const Styles = z.array(Style)
 

@@ -274,6 +274,13 @@ export default {
     artistOnly: 'Only you see the samples and training details.',
     trainingImages: '{n} training image | {n} training images',
     trainingError: 'What went wrong: {error}',
+    scores: {
+      title: 'How well it learned',
+      note: 'The loss on your images kept out of training, after each epoch: lower means closer to your style. The base model alone scores {base}.',
+      epoch: 'Epoch',
+      training: 'Training loss',
+      heldout: 'Held-out loss',
+    },
     retrain: 'Train again',
     edit: 'Edit style',
     yourBalance: 'Your balance: {n} tokens',

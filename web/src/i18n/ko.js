@@ -274,6 +274,13 @@ export default {
     artistOnly: '샘플과 학습 정보는 작가님에게만 보입니다.',
     trainingImages: '학습 이미지 {n}장',
     trainingError: '실패 원인: {error}',
+    scores: {
+      title: '학습 정도',
+      note: '학습에서 제외한 작가님의 이미지로 에폭마다 잰 손실입니다. 낮을수록 작가님의 화풍에 가깝습니다. 기본 모델만으로는 {base}입니다.',
+      epoch: '에폭',
+      training: '학습 손실',
+      heldout: '검증 손실',
+    },
     retrain: '다시 학습',
     edit: '화풍 수정',
     yourBalance: '내 잔액: {n} 토큰',
