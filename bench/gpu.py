@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import statistics
 import tempfile
 import time
@@ -175,8 +174,7 @@ def training_rows(profile: Profile, device: Device, images: list[Path], work_dir
     rows = [Row(f"LoRA training steps/s (rank {family.rank})", f"{steps_per_second:.2f}", batch, memory)]
     samples = RECIPE.epochs * SAMPLE_PROMPTS * seconds_per_image * RECIPE.sample_steps / profile.steps
     for count in RECIPE_IMAGES:
-        trained = count - max(1, count // 10)
-        steps = RECIPE.epochs * math.ceil(trained * RECIPE.repeats_per_epoch(trained) / family.batch_size)
+        steps = RECIPE.total_steps(count, profile.family)
         minutes = (steps / steps_per_second + samples) / 60
         rows.append(Row(f"default recipe on {count} images ({steps} steps + samples), projected minutes",
                         f"{minutes:.1f}", batch, memory))

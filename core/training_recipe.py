@@ -9,6 +9,7 @@ bounded time. The views are spread over `epochs` epochs, each ending with a chec
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +44,16 @@ class TrainingRecipe(BaseModel):
 
     def for_family(self, family: Family) -> FamilyRecipe:
         return getattr(self, family)
+
+    @staticmethod
+    def heldout_images(images: int) -> int:
+        """Images kept out of training to score each epoch on: one in ten, at least one (none of one image)."""
+        return max(1, images // 10) if images > 1 else 0
+
+    def total_steps(self, images: int, family: Family) -> int:
+        """The optimiser steps of a run on `images` images (held-out ones excluded)."""
+        trained = images - self.heldout_images(images)
+        return self.epochs * math.ceil(trained * self.repeats_per_epoch(trained) / self.for_family(family).batch_size)
 
     def repeats_per_epoch(self, training_images: int) -> int:
         """How many times each training image comes round in one epoch."""

@@ -53,7 +53,7 @@ class TrainingSpec:
     seed: int = 0
     sample_prompts: Sequence[str] = ("portrait", "landscape")
     keep_checkpoints: int = 2
-    # Images kept out of training to score each epoch on; unset: one in ten, at least one (none of one image).
+    # Images kept out of training to score each epoch on; unset: TrainingRecipe.heldout_images.
     holdout_images: int | None = None
 
     @property
@@ -160,7 +160,7 @@ class _History:
 def _split(count: int, holdout: int | None, seed: int) -> tuple[list[int], list[int]]:
     """Training and held-out example indices: a seeded draw, so a retried run holds out the same images."""
     if holdout is None:
-        holdout = max(1, count // 10) if count > 1 else 0
+        holdout = TrainingRecipe.heldout_images(count)
     order = list(range(count))
     random.Random(seed).shuffle(order)
     return sorted(order[holdout:]), sorted(order[:holdout])
