@@ -58,7 +58,9 @@ def test_losing_worker_nodes_loses_no_generation_and_fails_the_training_on_them(
     balance = db.scalar(select(User.token_balance).where(User.email == "fan@example.com"))
     assert balance == 100 - len(completed)  # the welcome bonus, less one token per completed image only
     assert asyncio.run(audit_database(database_url)) == []
-    assert lost not in ray_nodes.alive_nodes()
+    # Ray marks a node dead only after its missed health checks add up; on a loaded machine the generations
+    # can all be retried and finished before that.
+    until(lambda: lost not in ray_nodes.alive_nodes(), 120, "the lost node marked dead", interval=1)
 
     # Training: a job placed on the surviving worker, which then goes away too.
     artist = signed_in(ray_nodes, "painter@example.com")
