@@ -42,6 +42,7 @@ from cluster.postgres import (
     libpq_url,
     server_answers,
     start_embedded_postgres,
+    stop_embedded_postgres,
 )
 from cluster.processes import stop_processes
 from db.migrate import upgrade
@@ -250,7 +251,7 @@ def main() -> None:
                 rows = run(server.get_uri(), arguments.clients, arguments.seconds, arguments.generations,
                            arguments.think_ms)
             finally:
-                server.cleanup()
+                stop_embedded_postgres(server)
     publish(
         "API reads",
         f".venv/bin/python -m bench.api_reads --clients {arguments.clients} --seconds {arguments.seconds:g} "

@@ -19,21 +19,22 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from PIL import Image
 
-from bench.report import RESULTS, publish
+from bench.report import RESULTS, device_label, publish
+from bench.training import gradient_images, train_lora_steps_per_second
 from core.diffusion import Device, resolve_base_model
 from core.diffusion.families import family_named
 from core.training_recipe import TrainingRecipe
 from serve_apps.generation.pipeline import ImageRequest, StylePipeline
 from tests.serving.styles import random_adapter
-from training_jobs.train import ADAPTER_FILE, Progress, TrainingExample, TrainingSpec, train_lora
+from training_jobs.train import ADAPTER_FILE, TrainingSpec
 
 GUIDANCE = 7.0
+TRAINING_IMAGES = 10  # timed in one epoch of as many repeats as the steps need
 RECIPE_IMAGES = (10, 30, 100)  # the spec's smallest and largest sets, and one between
 
 
@@ -58,7 +59,7 @@ TINY = (
 )
 # What the platform trains with unless configured otherwise (core/training_recipe.py).
 RECIPE = TrainingRecipe()
-SAMPLE_PROMPTS = len(TrainingSpec.__dataclass_fields__["sample_prompts"].default)
+SAMPLE_PROMPTS = len(TrainingSpec.sample_prompts)
 
 
 @dataclass
@@ -144,32 +145,19 @@ def adapter_rows(profile: Profile, pipeline: StylePipeline, adapters: list[Path]
     ]
 
 
-def training_rows(profile: Profile, device: Device, images: list[Path], work_dir: Path, meter: Meter,
+def training_rows(profile: Profile, device: Device, work_dir: Path, meter: Meter,
                   seconds_per_image: float) -> list[Row]:
-    stamps: list[float] = []
-
+    family = RECIPE.for_family(profile.family)
+    images = gradient_images(work_dir / "images", TRAINING_IMAGES, profile.size)
     with meter.phase() as peak:
-
-        def on_progress(progress: Progress) -> None:
-            meter.synchronize()
-            stamps.append(time.perf_counter())
-            if len(stamps) == 1:
-                meter.reset_peak()  # training's own memory, not the base model's build before it
-
-        timed_recipe = RECIPE.model_copy(update={"epochs": 1, "views_per_image": 1, "min_views": 0,
-                                                  "resolution": profile.size})
-        spec = TrainingSpec(
-            base_model=profile.model, examples=[TrainingExample(path, "bench style, gradient") for path in images],
-            output_dir=work_dir / f"training-{profile.family}", trigger_tag="bench style", recipe=timed_recipe,
-            sample_prompts=(), holdout_images=0,
-        )
-        train_lora(spec, on_progress=on_progress, device=device)
+        # The peak is training's own, not the base model's build before its first step.
+        steps_per_second, _ = train_lora_steps_per_second(
+            profile.model, images, resolution=profile.size, steps=profile.training_steps, family=family,
+            device=device, output=work_dir / f"training-{profile.family}", synchronize=meter.synchronize,
+            after_warm_up=meter.reset_peak)
         memory = peak()
-    timed = stamps[1:profile.training_steps + 1]  # from the end of the warm-up step
-    steps_per_second = (len(timed) - 1) / (timed[-1] - timed[0])
     # The default recipe (one image in ten held out), and each epoch's sample images (fewer steps than a
     # generation).
-    family = RECIPE.for_family(profile.family)
     batch = str(family.batch_size)
     rows = [Row(f"LoRA training steps/s (rank {family.rank})", f"{steps_per_second:.2f}", batch, memory)]
     samples = RECIPE.epochs * SAMPLE_PROMPTS * seconds_per_image * RECIPE.sample_steps / profile.steps
@@ -183,7 +171,7 @@ def training_rows(profile: Profile, device: Device, images: list[Path], work_dir
 
 def benchmark(profile: Profile, device: Device, work_dir: Path, *, repeat: int) -> list[Row]:
     model = resolve_base_model(profile.model, work_dir / "models")
-    profile = Profile(**(vars(profile) | {"model": model}))
+    profile = replace(profile, model=model)
     family = family_named(profile.family)
     pipeline = StylePipeline.load(model, device)
     adapters = []
@@ -198,10 +186,7 @@ def benchmark(profile: Profile, device: Device, work_dir: Path, *, repeat: int) 
     rows += adapter_costs
     del pipeline
     _free(device)
-    # One epoch of more batches than timed steps: the timed window holds no epoch's checkpoint.
-    batch = RECIPE.for_family(profile.family).batch_size
-    images = _images(work_dir / "images", (profile.training_steps + 2) * batch, profile.size)
-    rows += training_rows(profile, device, images, work_dir, Meter(device), seconds_per_image)
+    rows += training_rows(profile, device, work_dir, Meter(device), seconds_per_image)
     _free(device)
     return rows
 
@@ -212,25 +197,10 @@ def _request(adapter: str, index: int, profile: Profile, *, steps: int | None = 
                         guidance_scale=GUIDANCE)
 
 
-def _images(directory: Path, count: int, size: int) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index in range(count):
-        gradient = Image.linear_gradient("L").resize((size, size)).rotate(index * 30)
-        path = directory / f"image-{index}.png"
-        Image.merge("RGB", (gradient, gradient.rotate(90), gradient.rotate(180))).save(path)
-        paths.append(path)
-    return paths
-
-
 def _free(device: Device) -> None:
     gc.collect()
     if device.name == "cuda":
         torch.cuda.empty_cache()
-
-
-def _device_name(device: Device) -> str:
-    return torch.cuda.get_device_name() if device.name == "cuda" else "CPU"
 
 
 def run(tiny: bool, results: Path) -> str:
@@ -243,7 +213,7 @@ def run(tiny: bool, results: Path) -> str:
             raise SystemExit("bench.gpu measures a GPU: run it on a GPU machine, or with --tiny on the CPU")
     dtype = str(device.dtype).removeprefix("torch.")
     lines = [
-        f"Device: {_device_name(device)}, {dtype}. Random weights (speed does not depend on their values); "
+        f"Device: {device_label(device)}, {dtype}. Random weights (speed does not depend on their values); "
         "targets on one H100, recorded here and never asserted: SD 1.5 ≥ 7 images/s with 8 mixed styles, "
         "SDXL ≥ 1 image/s, mixed ÷ one style ≥ 0.9, default training of 10 images < 3 min (SD 1.5) and "
         "< 10 min (SDXL).",
@@ -255,8 +225,8 @@ def run(tiny: bool, results: Path) -> str:
         for profile in TINY if tiny else FULL:
             for row in benchmark(profile, device, Path(directory), repeat=1 if tiny else 2):
                 lines.append(f"| {profile.model} {profile.size}² | {row.figure} | {row.value} | {row.batch} | "
-                             f"{_device_name(device)}, {dtype} | {row.peak_memory} |")
-    title = "GPU benchmark (tiny models on the CPU)" if tiny else f"GPU benchmark on {_device_name(device)}"
+                             f"{device_label(device)}, {dtype} | {row.peak_memory} |")
+    title = "GPU benchmark (tiny models on the CPU)" if tiny else f"GPU benchmark on {device_label(device)}"
     return publish(title, f"python -m bench.gpu{' --tiny' if tiny else ''}", lines, results=results)
 
 

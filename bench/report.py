@@ -18,6 +18,15 @@ def machine() -> str:
     return f"{cores} cores ({model}), Python {platform.python_version()}, {platform.system()} {platform.machine()}"
 
 
+def device_label(device) -> str:
+    """The GPU's name, or "CPU" (a `core.diffusion.Device`)."""
+    if device.name != "cuda":
+        return "CPU"
+    import torch
+
+    return torch.cuda.get_device_name()
+
+
 def publish(title: str, command: str, lines: list[str], *, results: Path = RESULTS) -> str:
     """Print a results section and append it to `results` (docs/benchmarks.md); returns the section."""
     section = "\n".join([

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from bench.report import publish
+from bench.report import device_label, publish
 from core.contracts import GenerationJob
 from core.diffusion import Device, build_tiny_model
 from core.provenance_keys import load_provenance_keys
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> list[str]:
         root = Path(directory)
         if args.sd15:
             pipeline = TimedPipeline.load("sd15-shape", device)
-            model = f"SD 1.5-shaped (random weights) in {device.dtype} on {_device_name(device)}"
+            model = f"SD 1.5-shaped (random weights) in {device.dtype} on {device_label(device)}"
         else:
             pipeline = TimedPipeline.load(str(build_tiny_model(root / "tiny")), device)
             model = f"tiny development model (random weights) on the CPU, {args.threads} torch thread(s)"
@@ -255,10 +255,6 @@ def run(args: argparse.Namespace) -> list[str]:
                   f"{flops / 1e12:.2f} TFLOP; at {best:.2f} images/s through the pipeline: {achieved:.0f} TFLOP/s, "
                   f"{share}."]
     return lines
-
-
-def _device_name(device: Device) -> str:
-    return torch.cuda.get_device_name() if device.name == "cuda" else "the CPU"
 
 
 def main() -> None:

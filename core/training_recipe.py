@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Family = Literal["sd1", "sdxl"]
 
@@ -51,11 +51,22 @@ class TrainingRecipe(BaseModel):
         return max(1, images // 10) if images > 1 else 0
 
     def total_steps(self, images: int, family: Family) -> int:
-        """The optimiser steps of a run on `images` images (held-out ones excluded)."""
+        """The optimiser steps of a run on `images` images of one shape (held-out ones excluded); images of
+        several shapes batch per aspect-ratio bucket, a step more per extra bucket and epoch at most."""
         trained = images - self.heldout_images(images)
         return self.epochs * math.ceil(trained * self.repeats_per_epoch(trained) / self.for_family(family).batch_size)
 
     def repeats_per_epoch(self, training_images: int) -> int:
-        """How many times each training image comes round in one epoch."""
-        views = min(max(training_images * self.views_per_image, self.min_views), self.max_views)
-        return max(1, round(views / (self.epochs * training_images)))
+        """How many times each training image comes round in one epoch: views_per_image spread over the epochs,
+        raised to reach min_views, never past max_views (but at least once)."""
+        per_pass = self.epochs * training_images
+        wanted = round(max(training_images * self.views_per_image, self.min_views) / per_pass)
+        return max(1, min(wanted, self.max_views // per_pass))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingRecipe:
+        if self.min_views > self.max_views:
+            raise ValueError("min_views must not exceed max_views")
+        if self.resolution is not None and self.resolution % 64:
+            raise ValueError("resolution must be a multiple of 64 (the UNets' latent grid)")
+        return self

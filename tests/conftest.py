@@ -14,7 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from cluster.postgres import create_database, drop_database, server_answers, start_embedded_postgres
+from cluster.postgres import (
+    create_database,
+    drop_database,
+    server_answers,
+    start_embedded_postgres,
+    stop_embedded_postgres,
+)
 from cluster.processes import OrphanWatch
 from core.settings import Settings
 from db.engine import create_sync_engine
@@ -47,7 +53,7 @@ def postgres_server_url() -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="sl-test-pg-") as data_dir:
             server = start_embedded_postgres(Path(data_dir))
             yield server.get_uri()
-            server.cleanup()
+            stop_embedded_postgres(server)
 
 
 def _fresh_database(server_url: str, purpose: str) -> tuple[str, str]:

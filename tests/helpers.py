@@ -163,13 +163,25 @@ def tiny_model_of(request, family: str) -> str:
 
 def finished_generation(client, generation_id: int, timeout: float = 180) -> dict:
     """The generation once it has completed or failed, polled through the API (a TestClient or httpx.Client)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished() -> dict | None:
         generation = client.get(f"/api/v1/generations/{generation_id}").json()["data"]
-        if generation["status"] in ("completed", "failed"):
-            return generation
-        time.sleep(0.3)
-    raise AssertionError(f"generation {generation_id} did not finish: {generation}")
+        return generation if generation["status"] in ("completed", "failed") else None
+
+    return until(finished, timeout, f"generation {generation_id} to finish", interval=0.3)
+
+
+def recipe_environment(recipe: TrainingRecipe) -> dict[str, str]:
+    """The recipe as the SL_DIFFUSION_TRAINING__* variables a process started elsewhere reads it from."""
+    def flatten(prefix: str, values: dict) -> dict[str, str]:
+        variables = {}
+        for name, value in values.items():
+            if isinstance(value, dict):
+                variables |= flatten(f"{prefix}{name.upper()}__", value)
+            elif value is not None:
+                variables[f"{prefix}{name.upper()}"] = str(value)
+        return variables
+
+    return flatten("SL_DIFFUSION_TRAINING__", recipe.model_dump())
 
 
 def tiny_training_recipe(*, epochs: int = 2, batch_size: int = 1, learning_rate: float = 1e-3) -> TrainingRecipe:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import torch
 from diffusers.training_utils import find_nearest_bucket, generate_aspect_ratio_buckets
-from PIL import Image, ImageOps
+from PIL import Image
 
-BUCKET_MULTIPLE = 64
+from core.diffusion.families import RENDER_MULTIPLE
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,20 @@ class Crop:
     def size(self) -> tuple[int, int]:
         return tuple(self.pixels.shape[1:])
 
+    def mirrored(self) -> torch.Tensor:
+        """The crop's pixels flipped left to right: the centred crop of the mirrored image, to a pixel."""
+        return self.pixels.flip(-1)
+
 
 def buckets(resolution: int) -> list[tuple[int, int]]:
     """(height, width) pairs of about resolution² pixels."""
-    return generate_aspect_ratio_buckets(resolution, divisibility=BUCKET_MULTIPLE)
+    return generate_aspect_ratio_buckets(resolution, divisibility=RENDER_MULTIPLE)
 
 
-def bucket_crop(path: Path, options: list[tuple[int, int]], *, mirrored: bool = False) -> Crop:
-    """The image in the bucket nearest its aspect ratio; `mirrored` flips it left to right first."""
+def bucket_crop(path: Path, options: list[tuple[int, int]]) -> Crop:
+    """The image in the bucket nearest its aspect ratio."""
     with Image.open(path) as opened:
         image = opened.convert("RGB")
-    if mirrored:
-        image = ImageOps.mirror(image)
     original_size = (image.height, image.width)
     height, width = options[find_nearest_bucket(image.height, image.width, options)]
     scale = max(height / image.height, width / image.width)

@@ -46,9 +46,10 @@ def score(unet, scheduler, examples: list[tuple[torch.Tensor, dict]], unet_input
     """The mean denoising loss over `examples` (latents and conditioning, batch dimension 1) at SCORE_TIMESTEPS
     fixed timesteps with noise fixed by `seed`: lower is better; equal inputs give equal scores."""
     count = scheduler.config.num_train_timesteps
+    timesteps = torch.linspace(0, count - 1, SCORE_TIMESTEPS + 2)[1:-1].round().long()
     total = 0.0
     for index, (latents, conditioning) in enumerate(examples):
-        timesteps = torch.linspace(0, count - 1, SCORE_TIMESTEPS + 2)[1:-1].round().long().to(latents.device)
+        timesteps = timesteps.to(latents.device)
         rows = latents.expand(SCORE_TIMESTEPS, *latents.shape[1:])
         generator = torch.Generator(device=latents.device).manual_seed(seed * 100_003 + index)
         noise = torch.randn(rows.shape, generator=generator, dtype=rows.dtype, device=rows.device)

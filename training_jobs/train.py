@@ -29,7 +29,7 @@ from core.diffusion import Device, load_pipeline, training_scheduler
 from core.diffusion.families import SDXL, family_of_pipeline, native_side
 from core.diffusion.lora import BaseIdentity, lora_config, write_adapter
 from core.training_recipe import TrainingRecipe
-from training_jobs.images import Crop, bucket_crop, buckets
+from training_jobs.images import bucket_crop, buckets
 from training_jobs.objective import noise_prediction_loss, score
 
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"
@@ -206,8 +206,8 @@ class _Trainer:
         encoded = []
         with self._vae_that_does_not_overflow() as vae:
 
-            def latents(crop: Crop) -> torch.Tensor:
-                pixels = crop.pixels.unsqueeze(0).to(self.device.name, vae.dtype)
+            def latents(pixels: torch.Tensor) -> torch.Tensor:
+                pixels = pixels.unsqueeze(0).to(self.device.name, vae.dtype)
                 return (vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor).to(self.device.dtype)
 
             for example in examples:
@@ -215,8 +215,8 @@ class _Trainer:
                 conditioning = self.family.prompt_conditioning(
                     self.pipeline, example.caption, original_size=crop.original_size, crop_top_left=crop.top_left,
                     target_size=crop.size)
-                flipped = latents(bucket_crop(example.image, options, mirrored=True)) if mirrored else None
-                encoded.append(_Encoded(latents(crop), flipped, conditioning))
+                flipped = latents(crop.mirrored()) if mirrored else None
+                encoded.append(_Encoded(latents(crop.pixels), flipped, conditioning))
         return encoded
 
     @contextmanager
@@ -291,10 +291,13 @@ class _Trainer:
         if not found:
             return 0, _History()
         latest = found[-1]
-        set_peft_model_state_dict(self.unet, load_file(latest / "lora.safetensors"))
         state = torch.load(latest / "state.pt", weights_only=True)
+        if "heldout" not in state:  # written before runs were scored (and split): train afresh
+            prune_checkpoints(self.spec.checkpoint_dir, 0)
+            return 0, _History()
+        set_peft_model_state_dict(self.unet, load_file(latest / "lora.safetensors"))
         self.optimizer.load_state_dict(state["optimizer"])
-        return state["epoch"], _History(list(state["losses"]), list(state.get("heldout", [])))
+        return state["epoch"], _History(list(state["losses"]), list(state["heldout"]))
 
     @torch.no_grad()
     def samples(self, epoch: int) -> list[Path]:
@@ -313,7 +316,7 @@ class _Trainer:
         return paths
 
     def save_adapter(self) -> Path:
-        return write_adapter(self.spec.output_dir / ADAPTER_FILE, self.unet, self.lora_config, self.family, self.base)
+        return write_adapter(self.spec.output_dir / ADAPTER_FILE, self.unet, self.lora_config, self.base)
 
 
 def train_lora(

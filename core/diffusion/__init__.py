@@ -23,7 +23,7 @@ from core.diffusion.development import (
     is_development_model,
     tiny_model_folder,
 )
-from core.diffusion.errors import BaseModelError
+from core.diffusion.errors import BaseModelError, one_line
 from core.diffusion.families import family_of_pretrained
 from core.settings import DEVELOPMENT_NOTICE, Precision
 
@@ -42,14 +42,12 @@ class Device:
 
     @classmethod
     def best(cls, precision: Precision = Precision.auto) -> Device:
-        """The GPU if there is one, in `precision` (bf16 falls back to fp16 on a GPU without it); else the CPU."""
+        """The GPU if there is one, in `precision` (auto: bf16 where the GPU has it natively, else fp16); else
+        the CPU."""
         if not torch.cuda.is_available():
             return cls("cpu", torch.float32)
         # Natively: torch also says yes for GPUs that only emulate bf16 (T4, V100), slowly.
-        has_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
-        if precision in (Precision.auto, Precision.bf16) and not has_bf16:
-            if precision is Precision.bf16:
-                log.warning("this GPU has no bf16: running in fp16")
+        if precision is Precision.auto and not torch.cuda.is_bf16_supported(including_emulation=False):
             return cls("cuda", torch.float16)
         return cls("cuda", _DTYPES[precision])
 
@@ -89,7 +87,7 @@ def _load(model: str, device: Device) -> DiffusionPipeline:
                                                      **family.load_options())
     except (OSError, ValueError) as error:
         raise BaseModelError(f"SL_BASE_MODEL {model!r} cannot be loaded as {family.title}: "
-                             f"{' '.join(str(error).split())}") from error
+                             f"{one_line(error)}") from error
 
 
 def tune_for_gpu(pipeline: DiffusionPipeline) -> None:

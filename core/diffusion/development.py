@@ -24,8 +24,12 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from core.settings import DEVELOPMENT_MODELS
+
 TINY_MODELS = {"tiny": "sd1", "tiny-xl": "sdxl"}  # name -> family
 SHAPES = {"sd15-shape": "sd1", "sdxl-shape": "sdxl"}
+# Settings (which cannot import torch) name the same models, to refuse them in production.
+assert {*TINY_MODELS, *SHAPES} == set(DEVELOPMENT_MODELS), "core.settings.DEVELOPMENT_MODELS is out of date"
 _MARKER = "style-license-development.json"
 # Tiny models draw at 256² natively (UNet sample size 32 × the VAE's 8): small enough for CPU tests, large
 # enough for the watermark's 256 px short side.
@@ -120,4 +124,5 @@ def tiny_model_folder(name: str, models_dir: Path) -> Path:
 
 
 def is_development_model(model: str) -> bool:
-    return model in SHAPES or model in TINY_MODELS or (Path(model) / _MARKER).exists()
+    """A development model's name, or the folder a tiny model was built in."""
+    return model in DEVELOPMENT_MODELS or (Path(model) / _MARKER).exists()

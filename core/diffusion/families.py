@@ -9,15 +9,13 @@ keys of a single-file checkpoint (`core.diffusion.single_file`).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from diffusers import DiffusionPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
 
-from core.diffusion.errors import BaseModelError
+from core.diffusion.errors import BaseModelError, one_line
 
 # Rendered sides are multiples of this: SD 1.x's UNet halves its latent grid three times (8 × 8 pixels).
 RENDER_MULTIPLE = 64
@@ -85,14 +83,10 @@ def family_of_pipeline(pipeline: DiffusionPipeline) -> Family:
 
 def family_of_pretrained(model: str) -> Family:
     """The family of a diffusers folder or hub id, from its `model_index.json`."""
-    folder = Path(model)
     try:
-        if folder.is_dir():
-            index = json.loads((folder / "model_index.json").read_text())
-        else:
-            index = DiffusionPipeline.load_config(model)
+        index = DiffusionPipeline.load_config(model)  # a folder's model_index.json, or the hub's
     except (OSError, ValueError) as error:
-        raise BaseModelError(f"SL_BASE_MODEL {model!r} cannot be read: {_one_line(error)}") from error
+        raise BaseModelError(f"SL_BASE_MODEL {model!r} cannot be read: {one_line(error)}") from error
     class_name = index.get("_class_name")
     if class_name not in _BY_PIPELINE_CLASS:
         raise BaseModelError(f"SL_BASE_MODEL {model!r} is a {class_name}, not one of "
@@ -113,6 +107,3 @@ def render_size(width: int, height: int, native: int) -> tuple[int, int]:
     rendered_height = max(RENDER_MULTIPLE, round(rendered_width * height / width / RENDER_MULTIPLE) * RENDER_MULTIPLE)
     return rendered_width, rendered_height
 
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split()) or type(error).__name__

@@ -21,7 +21,7 @@ from peft.utils import get_peft_model_state_dict
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from core.diffusion.families import Family
+from core.diffusion.families import Family, family_named
 
 # The UNet's attention projections, in every transformer block of both families.
 LORA_TARGET_MODULES = ["to_k", "to_q", "to_v", "to_out.0"]
@@ -61,14 +61,14 @@ def lora_config(rank: int, alpha: int, *, init: str | bool = "gaussian") -> Lora
     return LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=init, target_modules=LORA_TARGET_MODULES)
 
 
-def write_adapter(path: Path, unet: torch.nn.Module, config: LoraConfig, family: Family, base: BaseIdentity, *,
+def write_adapter(path: Path, unet: torch.nn.Module, config: LoraConfig, base: BaseIdentity, *,
                   adapter_name: str = "default") -> Path:
     """The UNet's LoRA `adapter_name` as a diffusers LoRA file at `path`, with `base` in its metadata."""
     from diffusers.utils import convert_state_dict_to_diffusers
 
     layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet, adapter_name=adapter_name))
     with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
-        family.pipeline_class.save_lora_weights(scratch, unet_lora_layers=layers,
+        family_named(base.family).pipeline_class.save_lora_weights(scratch, unet_lora_layers=layers,
                                                 unet_lora_adapter_metadata=config.to_dict(),
                                                 weight_name=path.name, safe_serialization=True)
         written = Path(scratch) / path.name

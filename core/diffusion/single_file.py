@@ -22,7 +22,7 @@ from transformers import PreTrainedModel
 
 from core.diffusion.clip_vocab import write_clip_tokenizer_files
 from core.diffusion.configs import family_config_folder
-from core.diffusion.errors import BaseModelError
+from core.diffusion.errors import BaseModelError, one_line
 from core.diffusion.families import family_named
 
 SUFFIXES = (".safetensors", ".ckpt")
@@ -41,10 +41,6 @@ _UNREADABLE = (OSError, EOFError, RuntimeError, ValueError, TypeError, pickle.Un
 # without its VAE) as SingleFileComponentError.
 _UNLOADABLE = (*_UNREADABLE, KeyError, SingleFileComponentError)
 
-
-def is_single_file(model: str) -> bool:
-    path = Path(model)
-    return path.suffix in SUFFIXES and path.is_file()
 
 
 def single_file_family(path: Path) -> str:
@@ -77,7 +73,7 @@ def checkpoint_keys(path: Path) -> list[str]:
                 return list(checkpoint.keys())
         return list(_state_dict(_load_pickled(path)).keys())
     except _UNREADABLE as error:
-        raise BaseModelError(f"{path} cannot be read as a checkpoint: {_one_line(error)}") from error
+        raise BaseModelError(f"{path} cannot be read as a checkpoint: {one_line(error)}") from error
 
 
 def _load_pickled(path: Path) -> dict:
@@ -106,7 +102,7 @@ def load_single_file(path: Path, family: str, dtype: torch.dtype,
         pipeline = family_class.pipeline_class.from_single_file(
             str(path), config=str(config), local_files_only=True, dtype=dtype, **family_class.load_options())
     except _UNLOADABLE as error:
-        raise BaseModelError(f"{path} cannot be loaded as {family}: {_one_line(error)}") from error
+        raise BaseModelError(f"{path} cannot be loaded as {family}: {one_line(error)}") from error
     # diffusers leaves what the checkpoint lacks on the meta device: fail here, not at the first image.
     incomplete = [name for name, component in pipeline.components.items()
                   if isinstance(component, torch.nn.Module)
@@ -167,6 +163,3 @@ def _digest(folder: Path) -> str:
         digest.update(str(file.relative_to(folder)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split()) or type(error).__name__

@@ -46,14 +46,14 @@ class StyleArtist(BaseModel):
 class EpochScore(BaseModel):
     epoch: int
     training_loss: float
-    heldout_loss: float | None
+    heldout_loss: float
 
 
 class TrainingScores(BaseModel):
     """How well the style learned: after each epoch, the denoising loss on images held out of training (lower is
     better) beside the base model's on the same images (docs/training.md, Quality score)."""
 
-    base_heldout_loss: float | None
+    base_heldout_loss: float
     epochs: list[EpochScore]
 
 

@@ -264,10 +264,11 @@ def _view(row: Row, owner: _OwnerDetails | None, image_url: ImageUrl, followed: 
 
 
 def _scores(manifest: dict) -> TrainingScores | None:
-    """The scores of a finished run's manifest (runs trained before scoring have none)."""
-    if "heldout_loss_per_epoch" not in manifest:
+    """The scores of a finished run's manifest: none for runs trained before scoring, or of one image (nothing
+    could be held out)."""
+    heldout = manifest.get("heldout_loss_per_epoch")
+    if not heldout:
         return None
-    heldout = manifest["heldout_loss_per_epoch"]
-    return TrainingScores(base_heldout_loss=manifest.get("base_heldout_loss"), epochs=[
-        EpochScore(epoch=index + 1, training_loss=loss, heldout_loss=heldout[index] if index < len(heldout) else None)
-        for index, loss in enumerate(manifest.get("loss_per_epoch", []))])
+    return TrainingScores(base_heldout_loss=manifest["base_heldout_loss"], epochs=[
+        EpochScore(epoch=epoch, training_loss=loss, heldout_loss=score)
+        for epoch, (loss, score) in enumerate(zip(manifest["loss_per_epoch"], heldout, strict=True), start=1)])

@@ -60,8 +60,7 @@ class StylePipeline:
 
     def __init__(self, pipeline: DiffusionPipeline, base_model: str):
         self.pipeline = pipeline
-        self.family = family_of_pipeline(pipeline)
-        self.base = BaseIdentity.of(self.family, pipeline.unet, base_model)
+        self.base = BaseIdentity.of(family_of_pipeline(pipeline), pipeline.unet, base_model)
         self.native_side = native_side(pipeline)
         self._lora_layers: list[LoraLayer] = []
 

@@ -23,7 +23,7 @@ def test_every_component_loads_in_the_asked_precision(family, request):
     (False, False, Precision.bf16, Device("cpu", torch.float32)),
     (True, True, Precision.auto, Device("cuda", torch.bfloat16)),
     (True, False, Precision.auto, Device("cuda", torch.float16)),
-    (True, False, Precision.bf16, Device("cuda", torch.float16)),
+    (True, False, Precision.bf16, Device("cuda", torch.bfloat16)),  # asked for: bf16, even emulated
     (True, True, Precision.fp16, Device("cuda", torch.float16)),
     (True, True, Precision.fp32, Device("cuda", torch.float32)),
 ])

@@ -20,12 +20,12 @@ from core.diffusion.configs import CONFIGS_DIR, FAMILY_FOLDERS, family_config_fo
 from core.diffusion.configs.write import write_configs
 from core.diffusion.errors import BaseModelError
 from core.diffusion.single_file import (
-    is_single_file,
     load_single_file,
     random_weights_pipeline,
     single_file_family,
 )
 from tests.core.ldm_checkpoint import write_ldm_checkpoint
+from tests.helpers import tiny_model_of
 
 A_CAT = [49406, 320, 1125, 539, 320, 2368, 49407]  # "a photo of a cat" in CLIP's own tokenizer
 UNET_PARAMETERS = {"sd1": 859_520_964, "sdxl": 2_567_463_684}  # SD 1.5's and SDXL base 1.0's published UNets
@@ -35,11 +35,6 @@ UNET_PARAMETERS = {"sd1": 859_520_964, "sdxl": 2_567_463_684}  # SD 1.5's and SD
 def private_cache(tmp_path, monkeypatch):
     """Materialised config folders go to this test's own directory, not the machine's shared one."""
     monkeypatch.setattr(single_file, "CACHE_DIR", tmp_path / "models-cache")
-
-
-@pytest.fixture
-def tiny_sdxl_model(tiny_xl_model: str) -> Path:
-    return Path(tiny_xl_model)
 
 
 def _configs_only(folder: Path, target: Path) -> Path:
@@ -61,7 +56,7 @@ def _draw(pipeline) -> torch.Tensor:
 def test_a_tiny_sd1_single_file_draws_what_its_folder_draws(tiny_model, tmp_path, suffix):
     folder = Path(tiny_model)
     checkpoint = write_ldm_checkpoint(folder, tmp_path / f"tiny{suffix}")
-    assert is_single_file(str(checkpoint)) and single_file_family(checkpoint) == "sd1"
+    assert single_file_family(checkpoint) == "sd1"
 
     loaded = load_single_file(checkpoint, "sd1", torch.float32,
                               config_dir=_configs_only(folder, tmp_path / "sd1"))
@@ -71,15 +66,16 @@ def test_a_tiny_sd1_single_file_draws_what_its_folder_draws(tiny_model, tmp_path
     assert torch.equal(_draw(loaded), _draw(reference))
 
 
-def test_a_tiny_sdxl_single_file_draws_what_its_folder_draws(tiny_sdxl_model, tmp_path):
-    checkpoint = write_ldm_checkpoint(tiny_sdxl_model, tmp_path / "tiny-xl.safetensors")
+def test_a_tiny_sdxl_single_file_draws_what_its_folder_draws(tiny_xl_model, tmp_path):
+    tiny_xl_model = Path(tiny_xl_model)
+    checkpoint = write_ldm_checkpoint(tiny_xl_model, tmp_path / "tiny-xl.safetensors")
     assert single_file_family(checkpoint) == "sdxl"
 
     loaded = load_single_file(checkpoint, "sdxl", torch.float32,
-                              config_dir=_configs_only(tiny_sdxl_model, tmp_path / "sdxl"))
+                              config_dir=_configs_only(tiny_xl_model, tmp_path / "sdxl"))
 
     assert type(loaded) is StableDiffusionXLPipeline
-    reference = StableDiffusionXLPipeline.from_pretrained(tiny_sdxl_model, dtype=torch.float32,
+    reference = StableDiffusionXLPipeline.from_pretrained(tiny_xl_model, dtype=torch.float32,
                                                           local_files_only=True)
     assert torch.equal(_draw(loaded), _draw(reference))
 
@@ -103,10 +99,19 @@ def test_a_checkpoint_missing_weights_is_refused_at_load(tiny_model, tmp_path, l
         load_single_file(checkpoint, "sd1", torch.float32, config_dir=configs)
 
 
-def test_an_sd1_checkpoint_loaded_as_sdxl_is_a_base_model_error(tiny_model, tiny_sdxl_model, tmp_path):
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_a_single_file_loads_in_the_asked_precision(family, request, tmp_path):
+    folder = Path(tiny_model_of(request, family))
+    checkpoint = write_ldm_checkpoint(folder, tmp_path / "tiny.safetensors")
+    loaded = load_single_file(checkpoint, family, torch.bfloat16, config_dir=_configs_only(folder, tmp_path / "c"))
+    modules = [module for module in loaded.components.values() if isinstance(module, torch.nn.Module)]
+    assert len(modules) == {"sd1": 3, "sdxl": 4}[family] and {m.dtype for m in modules} == {torch.bfloat16}
+
+
+def test_an_sd1_checkpoint_loaded_as_sdxl_is_a_base_model_error(tiny_model, tiny_xl_model, tmp_path):
     checkpoint = write_ldm_checkpoint(Path(tiny_model), tmp_path / "tiny.safetensors")
     with pytest.raises(BaseModelError, match=re.escape(f"{checkpoint} cannot be loaded as sdxl")):
-        load_single_file(checkpoint, "sdxl", torch.float32, config_dir=tiny_sdxl_model)
+        load_single_file(checkpoint, "sdxl", torch.float32, config_dir=tiny_xl_model)
 
 
 def _keys_only(path: Path, keys: list[str], **torch_save_options) -> Path:
@@ -154,17 +159,6 @@ def test_an_unreadable_file_is_a_base_model_error(tmp_path, name):
     path.write_bytes(b"not a checkpoint at all")
     with pytest.raises(BaseModelError, match=re.escape(f"{path} cannot be read")):
         single_file_family(path)
-
-
-def test_a_single_file_is_an_existing_safetensors_or_ckpt_file(tmp_path):
-    for name in ("model.safetensors", "model.ckpt", "model.bin"):
-        (tmp_path / name).write_bytes(b"")
-    assert is_single_file(str(tmp_path / "model.safetensors"))
-    assert is_single_file(str(tmp_path / "model.ckpt"))
-    assert not is_single_file(str(tmp_path / "model.bin"))
-    assert not is_single_file(str(tmp_path / "missing.safetensors"))
-    assert not is_single_file(str(tmp_path))
-    assert not is_single_file("runwayml/stable-diffusion-v1-5")
 
 
 def test_the_committed_configs_are_what_the_generator_writes(tmp_path):

@@ -4,6 +4,7 @@ number of it from the environment."""
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from core.settings import DiffusionSettings
 from core.training_recipe import TrainingRecipe
@@ -12,7 +13,7 @@ from core.training_recipe import TrainingRecipe
 @pytest.mark.parametrize(("training_images", "repeats", "views"), [
     (9, 11, 990),  # ten images, one held out: raised to about the 1000-view floor
     (27, 10, 2700),  # 100 views each
-    (90, 7, 6300),  # a hundred images: capped near 6000 views
+    (90, 6, 5400),  # a hundred images: capped at 6000 views
 ])
 def test_each_image_is_seen_about_views_per_image_times_within_the_bounds(training_images, repeats, views):
     recipe = TrainingRecipe()
@@ -26,3 +27,12 @@ def test_operators_override_single_numbers_from_the_environment(monkeypatch):
     recipe = DiffusionSettings().training
     assert (recipe.epochs, recipe.for_family("sdxl").batch_size, recipe.for_family("sdxl").rank) == (12, 4, 16)
     assert recipe.for_family("sd1") == TrainingRecipe().sd1
+
+
+@pytest.mark.parametrize(("values", "complaint"), [
+    ({"min_views": 7000}, "min_views must not exceed max_views"),
+    ({"resolution": 500}, "multiple of 64"),
+])
+def test_a_recipe_that_cannot_be_followed_is_refused(values, complaint):
+    with pytest.raises(ValidationError, match=complaint):
+        TrainingRecipe(**values)

@@ -35,6 +35,16 @@ def style_adapters(tiny_model: str) -> dict[int, bytes]:
     return {style: random_adapter(unet, seed=style) for style in range(1, STYLES + 1)}
 
 
+@pytest.fixture(scope="session")
+def sdxl_style_adapter(tiny_xl_model: str) -> bytes:
+    """An adapter of the tiny SDXL model: a style an SD 1.x replica must refuse."""
+    from diffusers import UNet2DConditionModel
+
+    from core.diffusion.families import SDXL
+
+    return random_adapter(UNet2DConditionModel.from_pretrained(tiny_xl_model, subfolder="unet"), seed=7, family=SDXL)
+
+
 def replica_settings(root: Path, base_model: str) -> Settings:
     """What a replica reads from its environment (`replica_environment` spells it out for Ray)."""
     return Settings(

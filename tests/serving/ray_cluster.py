@@ -33,7 +33,7 @@ from core.settings import StorageSettings
 from core.storage import create_object_store
 from db.models import Style
 from tests.factories import make_style
-from tests.helpers import until
+from tests.helpers import recipe_environment, tiny_training_recipe, until
 from tests.serving.styles import adapter_key
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -144,11 +144,7 @@ def deploy(cluster: Cluster, folder: Path, database_url: str, tiny_model: str, p
         "DATABASE_URL": database_url, "SL_ENV": "test", "SL_DATA_DIR": str(folder / "data"),
         "SL_STORAGE_LOCAL_DIR": str(folder / "objects"), "SL_BASE_MODEL": tiny_model,
         "SL_LIMITS_ENABLED": "false", "SL_LOG_LEVEL": "WARNING", "SL_DIFFUSION_INFERENCE_STEPS": "2",
-        # tests/helpers.tiny_training_recipe's recipe, for 50 epochs.
-        "SL_DIFFUSION_TRAINING__EPOCHS": "50", "SL_DIFFUSION_TRAINING__RESOLUTION": "64",
-        "SL_DIFFUSION_TRAINING__VIEWS_PER_IMAGE": "1", "SL_DIFFUSION_TRAINING__MIN_VIEWS": "0",
-        "SL_DIFFUSION_TRAINING__SD1__RANK": "4", "SL_DIFFUSION_TRAINING__SD1__ALPHA": "4",
-        "SL_DIFFUSION_TRAINING__SD1__BATCH_SIZE": "1", "SL_DIFFUSION_TRAINING__SAMPLE_STEPS": "2",
+        **recipe_environment(tiny_training_recipe(epochs=50)),
         # Retries come soon, yet late enough for Serve to replace a lost replica; a lost dispatcher's lease runs
         # out soon.
         "SL_GENERATION_RETRY_DELAYS_SECONDS": "[0, 5, 20, 40]", "SL_GENERATION_LEASE_SECONDS": "10",

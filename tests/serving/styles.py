@@ -26,7 +26,7 @@ def random_adapter(unet: UNet2DConditionModel, seed: int, *, family: Family = SD
     unet.add_adapter(config, adapter_name=_SCRATCH)
     try:
         with tempfile.TemporaryDirectory() as directory:
-            path = write_adapter(Path(directory) / ADAPTER_FILE, unet, config, family, base, adapter_name=_SCRATCH)
+            path = write_adapter(Path(directory) / ADAPTER_FILE, unet, config, base, adapter_name=_SCRATCH)
             return path.read_bytes()
     finally:
         unet.delete_adapters(_SCRATCH)

@@ -10,13 +10,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from diffusers import UNet2DConditionModel
 from fastapi.testclient import TestClient
 from ray import serve
 from sqlalchemy import select
 
 from core.contracts import GENERATION_APP_NAME
-from core.diffusion.families import SDXL
 from core.provenance_keys import load_provenance_keys
 from core.settings import DiffusionSettings, Settings
 from core.verification import CredentialState, verify_image
@@ -26,7 +24,7 @@ from platform_api.tokens.audit import audit_database
 from tests.factories import make_style
 from tests.helpers import csrf_headers, dev_login, finished_generation
 from tests.serving.conftest import deploy_generation_app
-from tests.serving.styles import adapter_key, random_adapter
+from tests.serving.styles import adapter_key
 
 
 @pytest.fixture
@@ -89,8 +87,7 @@ def test_a_style_that_cannot_be_drawn_is_refunded_and_notified(api, settings, st
     if unusable == "missing":
         asyncio.run(store.delete(style.adapter_key))
     else:  # an SDXL style for this SD 1.x replica
-        unet = UNet2DConditionModel.from_pretrained(request.getfixturevalue("tiny_xl_model"), subfolder="unet")
-        asyncio.run(store.put(style.adapter_key, random_adapter(unet, seed=1, family=SDXL),
+        asyncio.run(store.put(style.adapter_key, request.getfixturevalue("sdxl_style_adapter"),
                               content_type="application/octet-stream"))
     generation = finished_generation(api, _generate(api, style.id))
     assert (generation["status"], generation["error_code"], generation["attempts"]) == (

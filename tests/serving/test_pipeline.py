@@ -24,15 +24,15 @@ STEPS = 2
 
 
 @pytest.fixture(scope="module", params=["sd1", "sdxl"])
-def tiny_model(request) -> str:
+def base_model(request) -> str:
     """Every test here runs on the tiny model of each family."""
     return tiny_model_of(request, request.param)
 
 
 @pytest.fixture(scope="module")
-def adapter_files(tiny_model: str, tmp_path_factory) -> dict[str, Path]:
-    unet = UNet2DConditionModel.from_pretrained(tiny_model, subfolder="unet")
-    family = family_of_pretrained(tiny_model)
+def adapter_files(base_model: str, tmp_path_factory) -> dict[str, Path]:
+    unet = UNet2DConditionModel.from_pretrained(base_model, subfolder="unet")
+    family = family_of_pretrained(base_model)
     files = {}
     for style in (1, 2, 3):
         path = tmp_path_factory.mktemp(f"style-{style}") / ADAPTER_FILE
@@ -42,8 +42,8 @@ def adapter_files(tiny_model: str, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tiny_model: str, adapter_files: dict[str, Path]) -> StylePipeline:
-    pipeline = StylePipeline.load(tiny_model, CPU)
+def pipeline(base_model: str, adapter_files: dict[str, Path]) -> StylePipeline:
+    pipeline = StylePipeline.load(base_model, CPU)
     for name, path in adapter_files.items():
         pipeline.add_adapter(name, path)
     return pipeline
@@ -59,11 +59,11 @@ def _pixels(image) -> np.ndarray:
 
 
 def test_each_row_of_a_mixed_batch_is_what_stock_diffusers_draws_with_that_style_alone(
-        pipeline, adapter_files, tiny_model):
+        pipeline, adapter_files, base_model):
     rows = [_row(name, seed) for seed, name in enumerate(adapter_files)]
     mixed = pipeline.generate(rows)
 
-    stock = load_pipeline(tiny_model, CPU)  # driven the ordinary way: one active adapter per call
+    stock = load_pipeline(base_model, CPU)  # driven the ordinary way: one active adapter per call
     for name, path in adapter_files.items():
         stock.load_lora_weights(path.parent, weight_name=path.name, adapter_name=name)
     for index, name in enumerate(adapter_files):

@@ -10,13 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-from diffusers import UNet2DConditionModel
 from PIL import Image
 
 from core.content_credentials import CredentialState
 from core.contracts import GenerationJob, GenerationRejected
 from core.diffusion import BaseModelError, Device
-from core.diffusion.families import SDXL
 from core.provenance_keys import load_provenance_keys
 from core.settings import Settings
 from core.storage_keys import is_public
@@ -24,7 +22,7 @@ from core.verification import verify_image
 from serve_apps.generation.config import GenerationAppConfig
 from serve_apps.generation.server import GenerationServer
 from tests.serving.conftest import job, put_styles
-from tests.serving.styles import adapter_key, random_adapter
+from tests.serving.styles import adapter_key
 
 
 @pytest.fixture
@@ -86,10 +84,9 @@ def test_a_replica_whose_base_model_cannot_be_read_does_not_start(serving_settin
         GenerationServer.from_settings(serving_settings, GenerationAppConfig(), Device("cpu", torch.float32))
 
 
-def test_a_style_trained_on_another_base_is_rejected_before_it_touches_the_pipeline(server, store, tiny_xl_model):
-    unet = UNet2DConditionModel.from_pretrained(tiny_xl_model, subfolder="unet")
-    asyncio.run(store.put(adapter_key(7), random_adapter(unet, seed=7, family=SDXL),
-                          content_type="application/octet-stream"))
+def test_a_style_trained_on_another_base_is_rejected_before_it_touches_the_pipeline(server, store,
+                                                                                   sdxl_style_adapter):
+    asyncio.run(store.put(adapter_key(7), sdxl_style_adapter, content_type="application/octet-stream"))
     with pytest.raises(GenerationRejected, match=r"trained on .* \(sdxl\) and this replica draws with .* \(sd1\)"):
         _messages(server, job(44, style=7))
     assert server.runner.pipeline.adapters == set()

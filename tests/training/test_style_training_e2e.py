@@ -103,6 +103,10 @@ def test_uploaded_images_become_a_trained_style_that_draws(stack, db):
         assert style["training_status"] == "completed", style
         assert style["progress"] is None and style["trained_at"]
         assert len(style["sample_image_urls"]) == 2 and api.get(style["sample_image_urls"][0]).status_code == 200
+        # The job's held-out scores, as its artist reads them.
+        scores = style["training_scores"]
+        assert [epoch["epoch"] for epoch in scores["epochs"]] == [1, 2] and scores["base_heldout_loss"] > 0
+        assert all(epoch["heldout_loss"] > 0 and epoch["training_loss"] > 0 for epoch in scores["epochs"])
 
     stored = db.scalars(select(Style)).one()
     store = create_object_store(settings.storage)

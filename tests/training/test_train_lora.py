@@ -151,3 +151,14 @@ def test_images_of_different_shapes_train_in_batches_of_one_bucket_each_also_mir
     for batch in trainer.batches(0):
         assert len({tuple(trainer.training[i].latents.shape) for i in batch}) == 1
     assert all(row.mirrored is not None and not torch.equal(row.mirrored, row.latents) for row in trainer.training)
+
+
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_the_base_stays_in_the_devices_dtype_and_the_lora_trains_in_fp32(family, artworks, tmp_path, request):
+    trainer = _Trainer(_spec(tiny_model_of(request, family), artworks, tmp_path), Device("cpu", torch.bfloat16))
+    assert {parameter.dtype for parameter in trainer.trainable} == {torch.float32}
+    assert trainer.unet.conv_in.weight.dtype == torch.bfloat16
+    # SDXL recomputes its activations in the backward pass (they dominate its memory at 1024²).
+    assert trainer.unet.is_gradient_checkpointing == (family == "sdxl")
+    loss = trainer.step([0, 1], torch.Generator().manual_seed(0))
+    assert math.isfinite(loss)

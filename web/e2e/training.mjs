@@ -33,6 +33,11 @@ await run('training', async (session) => {
   assert.equal(await page.locator('[data-test="samples"] img').count(), 2)
   await page.locator('[data-test="generate-panel"]').waitFor()
 
+  session.step('its artist sees how well each epoch learned, beside the base model')
+  const scores = page.locator('[data-test="training-scores"]')
+  assert.match(await scores.innerText(), /The base model alone scores \d\.\d+/)
+  assert.equal(await scores.locator('tbody tr').count(), 2)  // two epochs
+
   session.step('the notification: the header badge, then the list in both languages')
   const badge = page.locator('[data-test="unread-badge"]')
   await badge.waitFor()

@@ -1,7 +1,7 @@
 // Numbers, money and dates in the reader's language.
 
-export function formatNumber(value, locale) {
-  return new Intl.NumberFormat(locale).format(Number(value))
+export function formatNumber(value, locale, options = {}) {
+  return new Intl.NumberFormat(locale, options).format(Number(value))
 }
 
 export function formatMoney(amount, currency, locale) {

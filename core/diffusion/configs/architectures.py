@@ -15,9 +15,12 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
-_START, _END = "<|startoftext|>", "<|endoftext|>"
-# CLIP's vocabulary: its ids of the end of text and of "!" (the first byte symbol) are the tokenizers' pads.
-_VOCAB_SIZE, _START_ID, _END_ID, _EXCLAMATION_ID = 49408, 49406, 49407, 0
+from core.diffusion.clip_vocab import SPECIAL_TOKENS, VOCAB_SIZE
+
+_START, _END = SPECIAL_TOKENS
+# CLIP's vocabulary ends with its two special tokens; the end of text and "!" (the first byte symbol, id 0) are
+# the tokenizers' pads.
+_VOCAB_SIZE, _START_ID, _END_ID, _EXCLAMATION_ID = VOCAB_SIZE, VOCAB_SIZE - 2, VOCAB_SIZE - 1, 0
 
 
 def _clip_vit_l(pad_token_id: int) -> CLIPTextConfig:

@@ -228,8 +228,8 @@ export const Style = z.object({
   training_image_count: z.number().int().nullable().optional(),
   training_error: z.string().nullable().optional(),
   training_scores: z.object({
-    base_heldout_loss: z.number().nullable(),
-    epochs: z.array(z.object({ epoch: z.number().int(), training_loss: z.number(), heldout_loss: z.number().nullable() })),
+    base_heldout_loss: z.number(),
+    epochs: z.array(z.object({ epoch: z.number().int(), training_loss: z.number(), heldout_loss: z.number() })),
   }).nullable().optional(),
 })
 export const Styles = z.array(Style)

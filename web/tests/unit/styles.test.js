@@ -212,13 +212,13 @@ describe('style page', () => {
 
   it('shows its artist how well each epoch learned, beside the base model', async () => {
     const trained = style({ training_scores: { base_heldout_loss: 0.3012, epochs: [
-      { epoch: 1, training_loss: 0.31, heldout_loss: 0.2914 }, { epoch: 2, training_loss: 0.2222, heldout_loss: null }] } })
+      { epoch: 1, training_loss: 0.31, heldout_loss: 0.2914 }, { epoch: 2, training_loss: 0.2222, heldout_loss: 0.28 }] } })
     fakeApi({ 'GET /api/v1/auth/me': ok(artistUser), 'GET /api/v1/styles/9': ok(trained) })
     const { wrapper } = await mountApp(Host, { url: '/styles/9' })
     const scores = wrapper.get('[data-test="training-scores"]')
     expect(scores.text()).toContain('The base model alone scores 0.301.')
     expect(scores.findAll('tbody tr').map((row) => row.findAll('td').map((cell) => cell.text()))).toEqual([
-      ['1', '0.310', '0.291'], ['2', '0.222', '–']])
+      ['1', '0.310', '0.291'], ['2', '0.222', '0.280']])
   })
 
   it('has a not-found state', async () => {
