@@ -43,9 +43,14 @@ def _read_with_c2pa(data: bytes, image_format: ImageFormat, anchors: bytes) -> t
 
 
 def _flip_one_pixel_byte(data: bytes, image_format: ImageFormat) -> bytes:
-    marker = b"IDAT" if image_format is ImageFormat.png else b"\xff\xda"  # image data / start of scan
+    if image_format is ImageFormat.png:
+        start = data.index(b"IDAT")
+    else:
+        # The last start-of-scan marker: the manifest before it holds random bytes (signature, instance ids)
+        # that can contain FF DA by chance, while scan data never can (every FF in it is stuffed with 00).
+        start = data.rindex(b"\xff\xda")
     flipped = bytearray(data)
-    flipped[data.index(marker) + 200] ^= 0x01
+    flipped[start + 200] ^= 0x01
     return bytes(flipped)
 
 
