@@ -120,14 +120,14 @@ class ProvenanceSettings(_Section):
     watermark_key: str = DEV_WATERMARK_KEY
 
 
-# Random-weight models of development (core/diffusion/development.py builds them), named here so settings can
-# refuse them in production: tiny models of both families for development and tests, and the full-size
-# architectures ("shapes") for benchmarks. All draw noise.
+# Models of development (core/diffusion/development.py builds them), named here so settings can refuse them in
+# production: tiny models of both families for development and tests, trained only to draw colour fields, and the
+# full-size architectures ("shapes") with random weights for benchmarks.
 DEVELOPMENT_MODEL = "tiny"
 DEVELOPMENT_MODELS = (DEVELOPMENT_MODEL, "tiny-xl", "sd15-shape", "sdxl-shape")
 DEVELOPMENT_NOTICE = (
-    "Using {model}, a development model with random weights: it runs every step of the real pipeline but its "
-    "images look like noise. Set SL_BASE_MODEL to a Stable Diffusion 1.x or SDXL base for real images."
+    "Using {model}, a development model: it runs every step of the real pipeline but draws only colour fields "
+    "(or noise). Set SL_BASE_MODEL to a Stable Diffusion 1.x or SDXL base for real images."
 )
 
 

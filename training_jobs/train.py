@@ -119,6 +119,10 @@ class TrainingStopped(Exception):
     """`should_stop` asked to stop; the last checkpoint stays for a later resume."""
 
 
+class TrainingNotBetter(ValueError):
+    """The adapter draws the held-out images no better than the base model: publishing it would sell nothing."""
+
+
 class TrainingDiverged(ValueError):
     """The held-out loss stopped being a number: nothing worth publishing was learned."""
 
@@ -368,6 +372,7 @@ def train_lora(
         samples = trainer.samples(epoch + 1)
         if on_epoch_end:
             on_epoch_end(epoch + 1, samples)
+    _must_beat_the_base(spec.recipe, history.heldout, base_score)
     if not samples:  # resumed after the last epoch's checkpoint: the samples still come from this adapter
         samples = trainer.samples(spec.recipe.epochs)
     adapter = trainer.save_adapter()
@@ -401,6 +406,14 @@ def train_lora(
     )
     (spec.output_dir / MANIFEST_FILE).write_text(manifest.to_json())
     return manifest
+
+
+def _must_beat_the_base(recipe: TrainingRecipe, heldout: list[float], base: float | None) -> None:
+    """Refuse the adapter when the held-out loss it ends with is not below the base model's."""
+    if recipe.require_better_than_base and heldout and base is not None and heldout[-1] >= base:
+        raise TrainingNotBetter(
+            f"the trained style scores no better than the base model on the held-out images (loss {heldout[-1]:.4f}, "
+            f"base model {base:.4f}): more images, or images that share one style, train better")
 
 
 def _versions() -> dict[str, str]:

@@ -1,21 +1,26 @@
-"""The random-weight models of development, by `SL_BASE_MODEL` name (core.settings.DEVELOPMENT_MODELS; production
-refuses them all, they draw noise):
+"""The models of development, by `SL_BASE_MODEL` name (core.settings.DEVELOPMENT_MODELS; production refuses them
+all: they draw colour fields at best):
 
-- `tiny` and `tiny-xl`: an SD 1.x- and an SDXL-shaped pipeline small enough for a CPU, built from config and
-  saved as a diffusers folder (loaded offline like a real one). They run every real code path of their family:
-  text encoder(s), UNet with cross-attention (and SDXL's added text/time conditioning), 8x VAE, LoRA.
+- `tiny` and `tiny-xl`: an SD 1.x- and an SDXL-shaped pipeline small enough for a CPU, built from config,
+  given a minute of base training (core.diffusion.tiny_base_training) and saved as a diffusers folder (loaded
+  offline like a real one). They run every real code path of their family:
+  text encoder(s), UNet with cross-attention (and SDXL's added text/time conditioning), 8x VAE, LoRA. Their VAE
+  keeps colours (core.diffusion.palette_vae), so what a tiny model learnt shows in its images.
 - `sd15-shape` and `sdxl-shape`: the real full-size architectures with random weights, built in memory from
   the in-repo configs, for benchmarks (speed does not depend on the weights' values).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 from diffusers import (
-    AutoencoderKL,
     DDIMScheduler,
     EulerDiscreteScheduler,
     StableDiffusionPipeline,
@@ -24,6 +29,8 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+from core.diffusion.palette_vae import SAMPLE_SIZE, palette_vae
+from core.diffusion.tiny_base_training import train_tiny_base
 from core.settings import DEVELOPMENT_MODELS
 
 TINY_MODELS = {"tiny": "sd1", "tiny-xl": "sdxl"}  # name -> family
@@ -33,7 +40,7 @@ assert {*TINY_MODELS, *SHAPES} == set(DEVELOPMENT_MODELS), "core.settings.DEVELO
 _MARKER = "style-license-development.json"
 # Tiny models draw at 256² natively (UNet sample size 32 × the VAE's 8): small enough for CPU tests, large
 # enough for the watermark's 256 px short side.
-_TINY_SAMPLE_SIZE = 32
+_TINY_SAMPLE_SIZE = SAMPLE_SIZE // 8
 
 
 def _byte_level_tokenizer() -> CLIPTokenizer:
@@ -56,14 +63,6 @@ def _text_config(tokenizer: CLIPTokenizer, *, hidden_size: int = 32, projection_
     )
 
 
-def _tiny_vae() -> AutoencoderKL:
-    return AutoencoderKL(
-        block_out_channels=(32, 32, 64, 64), in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32,
-        sample_size=_TINY_SAMPLE_SIZE * 8,
-    )
-
-
 def _tiny_unet(**family_specific) -> UNet2DConditionModel:
     return UNet2DConditionModel(
         block_out_channels=(32, 64), layers_per_block=1, sample_size=_TINY_SAMPLE_SIZE, in_channels=4,
@@ -77,7 +76,7 @@ def _tiny_sd1() -> StableDiffusionPipeline:
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               clip_sample=False, set_alpha_to_one=False, steps_offset=1)
     return StableDiffusionPipeline(
-        vae=_tiny_vae(), text_encoder=CLIPTextModel(_text_config(tokenizer)), tokenizer=tokenizer,
+        vae=palette_vae(), text_encoder=CLIPTextModel(_text_config(tokenizer)), tokenizer=tokenizer,
         unet=_tiny_unet(cross_attention_dim=32, attention_head_dim=8), scheduler=scheduler,
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
@@ -99,7 +98,7 @@ def _tiny_sdxl() -> StableDiffusionXLPipeline:
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                        timestep_spacing="leading", steps_offset=1)
     return StableDiffusionXLPipeline(
-        vae=_tiny_vae(), text_encoder=CLIPTextModel(config), text_encoder_2=CLIPTextModelWithProjection(config_2),
+        vae=palette_vae(), text_encoder=CLIPTextModel(config), text_encoder_2=CLIPTextModelWithProjection(config_2),
         tokenizer=tokenizer, tokenizer_2=_byte_level_tokenizer(), unet=unet, scheduler=scheduler,
     )
 
@@ -107,12 +106,35 @@ def _tiny_sdxl() -> StableDiffusionXLPipeline:
 _TINY_BUILDERS = {"sd1": _tiny_sd1, "sdxl": _tiny_sdxl}
 
 
+# Part of the cache key: raise it when what a build makes changes.
+_BUILD_VERSION = 2
+
+
 def build_tiny_model(directory: Path, *, family: str = "sd1", seed: int = 0) -> Path:
-    """Write a tiny pipeline of `family` (random weights) to `directory`, loadable offline like a real one."""
+    """Write a tiny pipeline of `family` to `directory`, loadable offline like a real one. The build (a minute,
+    mostly its base training) is done once per machine and copied from the cache after."""
+    cached = _cache_dir() / f"tiny-{family}-{seed}-v{_BUILD_VERSION}-torch{torch.__version__}"
+    if not (cached / _MARKER).exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cached.parent) as scratch:
+            built = _build(Path(scratch) / "model", family, seed)
+            with contextlib.suppress(OSError):  # another process built it meanwhile: theirs is the same
+                built.rename(cached)
+    shutil.copytree(cached, directory, dirs_exist_ok=True)
+    return directory
+
+
+def _build(directory: Path, family: str, seed: int) -> Path:
     torch.manual_seed(seed)
-    _TINY_BUILDERS[family]().save_pretrained(directory)
+    pipeline = _TINY_BUILDERS[family]()
+    train_tiny_base(pipeline, seed)
+    pipeline.save_pretrained(directory)
     (directory / _MARKER).write_text(json.dumps({"family": family, "seed": seed}))
     return directory
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "style-license" / "development-models"
 
 
 def tiny_model_folder(name: str, models_dir: Path) -> Path:

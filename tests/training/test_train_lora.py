@@ -21,6 +21,7 @@ from training_jobs.train import (
     MANIFEST_FILE,
     TrainingDiverged,
     TrainingExample,
+    TrainingNotBetter,
     TrainingSpec,
     TrainingStopped,
     _Trainer,
@@ -135,6 +136,15 @@ def test_a_run_whose_held_out_loss_is_not_a_number_fails_with_the_reason(tiny_mo
     monkeypatch.setattr(train, "score", lambda *args: float("nan"))
     with pytest.raises(TrainingDiverged, match="held-out loss after epoch 1 is nan"):
         train_lora(_spec(tiny_model, artworks, tmp_path), device=CPU)
+    assert not (tmp_path / ADAPTER_FILE).exists()
+
+
+def test_a_run_whose_adapter_scores_no_better_than_the_base_model_fails_with_the_reason(tiny_model, artworks,
+                                                                                       tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "score", lambda *args: 0.25)  # the adapter and the base model score the same
+    recipe = tiny_training_recipe().model_copy(update={"require_better_than_base": True})
+    with pytest.raises(TrainingNotBetter, match=r"no better than the base model .*\(loss 0.2500, base model 0.2500\)"):
+        train_lora(_spec(tiny_model, artworks, tmp_path, recipe=recipe), device=CPU)
     assert not (tmp_path / ADAPTER_FILE).exists()
 
 
