@@ -41,6 +41,8 @@ class TrainingRecipe(BaseModel):
     min_snr_gamma: float | None = Field(default=5.0, gt=0)
     random_flip: bool = True
     sample_steps: int = Field(default=20, ge=1, le=100)
+    # How many epochs' adapters stay for the artist to choose from: the best-scoring ones.
+    kept_epochs: int = Field(default=5, ge=1, le=200)
     # A run whose adapter scores no better than the base model on the held-out images fails instead of publishing.
     require_better_than_base: bool = True
 

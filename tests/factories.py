@@ -59,6 +59,7 @@ def make_generation(db: Session, *, user: User | None = None, style: Style | Non
         "height": 512,
         "seed": 1,
         "cost_tokens": style.generation_cost_tokens,
+        "adapter_key": style.adapter_key,
     } | overrides
     generation = Generation(user_id=user.id, style_id=style.id, **values)
     db.add(generation)

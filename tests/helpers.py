@@ -114,7 +114,7 @@ def spend_tokens(db: Session, database_url: str, user_id: int, amount: int) -> i
     """Charge `amount` tokens for a queued generation through the real ledger; returns the generation id."""
     style = make_style(db, generation_cost_tokens=amount)
     generation = Generation(user_id=user_id, style_id=style.id, prompt_tags=["x"], prompt="x", aspect_ratio="1:1",
-                            width=512, height=512, seed=1, cost_tokens=amount)
+                            width=512, height=512, seed=1, cost_tokens=amount, adapter_key=style.adapter_key)
     db.add(generation)
     db.commit()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -17,6 +19,7 @@ from core.diffusion import Device, resolve_base_model
 from core.settings import Settings
 from core.storage import create_object_store
 from training_jobs.job import ApiReporter, run_training_job, work_dir_for
+from training_jobs.train import TrainingStopped
 
 
 def main() -> int:
@@ -31,15 +34,26 @@ def main() -> int:
     request = request.model_copy(update={"base_model": resolve_base_model(request.base_model, models_dir)})
     settings = Settings()
     reporter = ApiReporter(request, settings.auth.internal_api_token)
+    work_dir = work_dir_for(request, os.environ.get("SL_TRAINING_WORK_DIR"))
+    signal.signal(signal.SIGTERM, _stopped)
     try:
-        work_dir = work_dir_for(request, os.environ.get("SL_TRAINING_WORK_DIR"))
         run_training_job(request, create_object_store(settings.storage), reporter, work_dir,
                          Device.best(settings.diffusion.precision))
+    except TrainingStopped:
+        # Ray stops a job when its run is cancelled, or at an operator's word: the run is over either way (the
+        # API or the reconciler records why) and nothing resumes from its checkpoints.
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return 1
     except Exception as exc:
         traceback.print_exc()
         reporter.fail(f"{type(exc).__name__}: {exc}")
         return 1
     return 0
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """SIGTERM, which Ray sends to stop a job: unwind from wherever training is (it has seconds before SIGKILL)."""
+    raise TrainingStopped("the job was stopped")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,12 @@ from core.contracts import TrainingCompletion, TrainingFailure, TrainingJobReque
 from core.diffusion import Device
 from core.storage import ObjectStore
 from training_jobs.train import (
-    ADAPTER_FILE,
     MANIFEST_FILE,
+    EpochOutput,
     Progress,
     TrainingExample,
     TrainingSpec,
+    epoch_adapter,
     train_lora,
 )
 
@@ -100,19 +101,24 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
         last_progress[:] = [progress]
         reporter.progress(progress)
 
-    def on_epoch_end(epoch: int, samples: list[Path]) -> None:
-        keys = [_upload(store, f"{request.output_prefix}samples/{path.name}", path, "image/png") for path in samples]
+    def key(path: Path) -> str:
+        return f"{request.output_prefix}{path.relative_to(spec.output_dir).as_posix()}"
+
+    def on_epoch_end(output: EpochOutput) -> None:
+        if output.adapter is not None:
+            _upload(store, key(output.adapter), output.adapter, "application/octet-stream")
+        keys = [_upload(store, key(path), path, "image/png") for path in output.samples]
+        for dropped in output.dropped_adapters:  # pushed out of the kept epochs by better ones
+            asyncio.run(store.delete(key(dropped)))
         if last_progress:
             reporter.progress(last_progress[0], keys, force=True)
 
     manifest = train_lora(spec, on_progress=on_progress, on_epoch_end=on_epoch_end, device=device)
-    adapter_key = _upload(store, f"{request.output_prefix}{ADAPTER_FILE}", spec.output_dir / ADAPTER_FILE,
-                          "application/octet-stream")
-    manifest_key = _upload(store, f"{request.output_prefix}{MANIFEST_FILE}", spec.output_dir / MANIFEST_FILE,
+    manifest_key = _upload(store, key(spec.output_dir / MANIFEST_FILE), spec.output_dir / MANIFEST_FILE,
                            "application/json")
     reported = reporter.complete(TrainingCompletion(
-        adapter_key=adapter_key, manifest_key=manifest_key, manifest=asdict(manifest),
-        sample_keys=[f"{request.output_prefix}{sample}" for sample in manifest.samples],
+        adapter_key=key(epoch_adapter(spec.output_dir, manifest.best_epoch)), manifest_key=manifest_key,
+        manifest=asdict(manifest), sample_keys=[f"{request.output_prefix}{sample}" for sample in manifest.samples],
     ))
     if reported:
         shutil.rmtree(work_dir, ignore_errors=True)  # everything worth keeping is in storage now

@@ -4,8 +4,10 @@ The recipe is diffusers' text-to-image LoRA reference, for SD 1.x and SDXL alike
 device's dtype: bf16 on a GPU), a PEFT LoRA adapter on the UNet's attention projections (its weights in fp32),
 noise-prediction MSE on VAE latents with DDPM noise; what the UNet is conditioned on comes from the family
 (`core.diffusion.families`: SDXL adds the pooled text and its size/crop time ids). Each epoch ends with a
-checkpoint (LoRA weights + optimiser, so a retried job resumes) and sample images from fixed prompts and seeds.
-The adapter ships in diffusers' format with the base's identity (`core.diffusion.lora`).
+checkpoint (LoRA weights + optimiser, so a retried job resumes), the epoch's adapter and sample images from fixed
+prompts and seeds. The adapters of the best-scoring epochs stay (`recipe.kept_epochs`) for the artist to choose
+from; the run ends with the best one. Adapters ship in diffusers' format with the base's identity
+(`core.diffusion.lora`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +38,8 @@ from training_jobs.objective import noise_prediction_loss, score
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"
 MANIFEST_FILE = "manifest.json"
 _CHECKPOINT_PREFIX = "epoch-"
+EPOCH_ADAPTERS = "epochs"  # the kept epochs' adapters, under the output dir
+SAMPLES = "samples"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,16 @@ class Progress:
         return max(0, round(self.elapsed_seconds / self.steps_this_run * (self.total_steps - self.step)))
 
 
+@dataclass(frozen=True)
+class EpochOutput:
+    """What one epoch left in the output dir, and the earlier epochs' adapters it pushed out of the kept set."""
+
+    epoch: int
+    adapter: Path | None  # None when it scored below the kept epochs
+    samples: list[Path]
+    dropped_adapters: list[Path]  # earlier epochs' only
+
+
 @dataclass
 class Manifest:
     base_model: str
@@ -106,7 +121,11 @@ class Manifest:
     # The denoising loss on the held-out images after each epoch, and the base model's (training_jobs/objective.py).
     heldout_loss_per_epoch: list[float]
     base_heldout_loss: float | None
-    samples: list[str]
+    samples: list[str]  # the best epoch's
+    # The epoch whose adapter is `adapter_file`: the lowest held-out loss (the last one without held-out images).
+    best_epoch: int
+    # Per epoch: its number, its samples and its adapter (null once dropped), relative to the output dir.
+    epoch_outputs: list[dict]
     duration_seconds: float
     resumed_from_epoch: int = 0
     versions: dict[str, str] = field(default_factory=dict)
@@ -305,7 +324,7 @@ class _Trainer:
 
     @torch.no_grad()
     def samples(self, epoch: int) -> list[Path]:
-        directory = self.spec.output_dir / "samples"
+        directory = self.spec.output_dir / SAMPLES
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
         for index, prompt in enumerate(self.spec.sample_prompts):
@@ -314,27 +333,57 @@ class _Trainer:
                 height=self.resolution, width=self.resolution,
                 generator=torch.Generator().manual_seed(self.spec.seed + index),
             ).images[0]
-            path = directory / f"epoch-{epoch:03d}-{index}.png"
+            path = directory / f"{_epoch_name(epoch)}-{index}.png"
             image.save(path)
             paths.append(path)
         return paths
 
-    def save_adapter(self) -> Path:
-        return write_adapter(self.spec.output_dir / ADAPTER_FILE, self.unet, self.lora_config, self.base)
+    def save_adapter(self, epoch: int) -> Path:
+        path = epoch_adapter(self.spec.output_dir, epoch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_adapter(path, self.unet, self.lora_config, self.base)
+
+
+def _epoch_name(epoch: int) -> str:
+    return f"epoch-{epoch:03d}"
+
+
+def epoch_adapter(output_dir: Path, epoch: int) -> Path:
+    return output_dir / EPOCH_ADAPTERS / f"{_epoch_name(epoch)}.safetensors"
+
+
+def epoch_samples(output_dir: Path, epoch: int) -> list[Path]:
+    return sorted((output_dir / SAMPLES).glob(f"{_epoch_name(epoch)}-*.png"))
+
+
+def _ranked(heldout: list[float], epochs: int) -> list[int]:
+    """Epochs 1..`epochs`, best first: lowest held-out loss, the later of equals; latest first without scores."""
+    if not heldout:
+        return list(range(epochs, 0, -1))
+    return sorted(range(1, epochs + 1), key=lambda epoch: (heldout[epoch - 1], -epoch))
+
+
+def _drop_adapters_beyond(output_dir: Path, heldout: list[float], epochs: int, keep: int) -> list[Path]:
+    """Delete the adapters of all but the `keep` best epochs so far; the deleted paths."""
+    dropped = [epoch_adapter(output_dir, epoch) for epoch in _ranked(heldout, epochs)[keep:]]
+    dropped = [path for path in dropped if path.exists()]
+    for path in dropped:
+        path.unlink()
+    return dropped
 
 
 def train_lora(
     spec: TrainingSpec,
     *,
     on_progress: Callable[[Progress], None] | None = None,
-    on_epoch_end: Callable[[int, list[Path]], None] | None = None,
+    on_epoch_end: Callable[[EpochOutput], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     device: Device | None = None,
 ) -> Manifest:
     """Train the style's LoRA and write the adapter, samples and manifest to `spec.output_dir`.
 
     Resumes from the newest checkpoint in `spec.checkpoint_dir`. `on_progress` is called after every step,
-    `on_epoch_end` with the epoch's sample images; `should_stop` is checked between steps.
+    `on_epoch_end` with what the epoch left; `should_stop` is checked between steps.
     """
     if not spec.examples:
         raise ValueError("no training images")
@@ -347,7 +396,6 @@ def train_lora(
     steps_per_epoch = len(trainer.batches(0))
     total_steps = steps_per_epoch * spec.recipe.epochs
     generator = torch.Generator(device=trainer.device.name).manual_seed(spec.seed + first_epoch)
-    samples: list[Path] = []
     done_this_run = 0
     for epoch in range(first_epoch, spec.recipe.epochs):
         epoch_losses = []
@@ -368,15 +416,21 @@ def train_lora(
             if not math.isfinite(heldout):
                 raise TrainingDiverged(f"the held-out loss after epoch {epoch + 1} is {heldout}: training diverged")
             history.heldout.append(heldout)
+        adapter, samples = trainer.save_adapter(epoch + 1), trainer.samples(epoch + 1)
+        dropped = _drop_adapters_beyond(spec.output_dir, history.heldout, epoch + 1, spec.recipe.kept_epochs)
+        # Written after the epoch's adapter: a run resumed from this checkpoint has it.
         trainer.save_checkpoint(epoch + 1, history)
-        samples = trainer.samples(epoch + 1)
         if on_epoch_end:
-            on_epoch_end(epoch + 1, samples)
-    _must_beat_the_base(spec.recipe, history.heldout, base_score)
-    if not samples:  # resumed after the last epoch's checkpoint: the samples still come from this adapter
-        samples = trainer.samples(spec.recipe.epochs)
-    adapter = trainer.save_adapter()
+            on_epoch_end(EpochOutput(epoch + 1, None if adapter in dropped else adapter, samples,
+                                     [path for path in dropped if path != adapter]))
+    best = _ranked(history.heldout, spec.recipe.epochs)[0]
+    _must_beat_the_base(spec.recipe, history.heldout[best - 1] if history.heldout else None, base_score)
+    adapter = spec.output_dir / ADAPTER_FILE
+    shutil.copyfile(epoch_adapter(spec.output_dir, best), adapter)
     data = adapter.read_bytes()
+
+    def relative(path: Path) -> str:
+        return path.relative_to(spec.output_dir).as_posix()
     manifest = Manifest(
         base_model=spec.base_model,
         family=trainer.family.name,
@@ -399,7 +453,14 @@ def train_lora(
         heldout_images=len(trainer.heldout),
         heldout_loss_per_epoch=[round(loss, 6) for loss in history.heldout],
         base_heldout_loss=None if base_score is None else round(base_score, 6),
-        samples=[path.relative_to(spec.output_dir).as_posix() for path in samples],
+        samples=[relative(path) for path in epoch_samples(spec.output_dir, best)],
+        best_epoch=best,
+        epoch_outputs=[
+            {"epoch": epoch, "samples": [relative(path) for path in epoch_samples(spec.output_dir, epoch)],
+             "adapter": relative(epoch_adapter(spec.output_dir, epoch))
+             if epoch_adapter(spec.output_dir, epoch).exists() else None}
+            for epoch in range(1, spec.recipe.epochs + 1)
+        ],
         duration_seconds=round(time.monotonic() - started, 3),
         resumed_from_epoch=first_epoch,
         versions=_versions(),
@@ -408,11 +469,11 @@ def train_lora(
     return manifest
 
 
-def _must_beat_the_base(recipe: TrainingRecipe, heldout: list[float], base: float | None) -> None:
-    """Refuse the adapter when the held-out loss it ends with is not below the base model's."""
-    if recipe.require_better_than_base and heldout and base is not None and heldout[-1] >= base:
+def _must_beat_the_base(recipe: TrainingRecipe, best: float | None, base: float | None) -> None:
+    """Refuse the run when its best epoch's held-out loss is not below the base model's."""
+    if recipe.require_better_than_base and best is not None and base is not None and best >= base:
         raise TrainingNotBetter(
-            f"the trained style scores no better than the base model on the held-out images (loss {heldout[-1]:.4f}, "
+            f"the trained style scores no better than the base model on the held-out images (loss {best:.4f}, "
             f"base model {base:.4f}): more images, or images that share one style, train better")
 
 

@@ -52,6 +52,8 @@ class Generation(IdMixin, TimestampsMixin, Base):
     height: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(BigInteger)
     cost_tokens: Mapped[int] = mapped_column(Integer)
+    # The style's adapter (its chosen epoch) when the generation was requested: what draws it, retries included.
+    adapter_key: Mapped[str | None] = mapped_column(String(512))
     is_public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     result_key: Mapped[str | None] = mapped_column(String(512))
     thumbnail_key: Mapped[str | None] = mapped_column(String(512))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.base import Base, CreatedAtMixin, IdMixin, TimestampsMixin, enum_check, trigram_index
 
 TRAINING_STATUSES = ("pending", "training", "completed", "failed")
-RUN_STATUSES = ("pending", "submitted", "running", "succeeded", "failed")
+RUN_STATUSES = ("pending", "submitted", "running", "succeeded", "failed", "cancelled")
 
 
 class Style(IdMixin, TimestampsMixin, Base):

@@ -128,7 +128,7 @@ async def _job(db, generation: Generation, settings: Settings) -> GenerationJob:
     )).one()
     return GenerationJob(
         generation_id=generation.id,
-        adapter_key=style.adapter_key,
+        adapter_key=generation.adapter_key,
         prompt=generation.prompt,
         width=generation.width,
         height=generation.height,

@@ -69,6 +69,7 @@ async def request_generation(db: AsyncSession, user: User, body: GenerationCreat
         height=height,
         seed=body.seed if body.seed is not None else secrets.randbelow(2**32),
         cost_tokens=style.generation_cost_tokens,
+        adapter_key=style.adapter_key,
         next_attempt_at=datetime.now(UTC),
     ))
     await ledger.reserve_for_generation(db, user_id=user.id, generation_id=generation.id, amount=style.generation_cost_tokens)

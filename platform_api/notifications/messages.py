@@ -9,7 +9,7 @@ from typing import Any
 from platform_api.i18n import Language
 
 # Types with several wordings pick one by a variant: a comment that answers another comment is a reply; a
-# training notification without the style's title says "your style".
+# training notification without the style's title says "your style"; a finished one names the epoch it chose.
 _TEMPLATES: dict[tuple[str, str], dict[Language, str]] = {
     ("follow", ""): {
         "en": "{actor} started following you.",
@@ -39,6 +39,12 @@ _TEMPLATES: dict[tuple[str, str], dict[Language, str]] = {
         "en": "Your style “{style_title}” is trained and ready to use.",
         "ko": "스타일 “{style_title}” 학습이 완료되어 바로 사용할 수 있습니다.",
     },
+    ("style_training_complete", "epoch"): {
+        "en": "Your style “{style_title}” is trained and ready to use, drawing with epoch {epoch}, its best. "
+              "You can choose another epoch on the style's page.",
+        "ko": "스타일 “{style_title}” 학습이 완료되어 바로 사용할 수 있습니다. 가장 좋은 {epoch}번째 에폭으로 그립니다. "
+              "스타일 페이지에서 다른 에폭을 고를 수 있습니다.",
+    },
     ("style_training_failed", ""): {
         "en": "Training your style “{style_title}” failed.",
         "ko": "스타일 “{style_title}” 학습에 실패했습니다.",
@@ -62,9 +68,12 @@ def _variant(type: str, data: Mapping[str, Any]) -> str:
         return "reply"
     if type.startswith("style_training_") and not data.get("style_title"):
         return "untitled"
+    if type == "style_training_complete" and data.get("epoch"):
+        return "epoch"
     return ""
 
 
 def render(type: str, data: Mapping[str, Any], actor_name: str | None, language: Language) -> str:
     template = _TEMPLATES[(type, _variant(type, data))][language]
-    return template.format_map({"actor": actor_name or _SOMEONE[language], "style_title": data.get("style_title")})
+    return template.format_map({"actor": actor_name or _SOMEONE[language], "style_title": data.get("style_title"),
+                                "epoch": data.get("epoch")})

@@ -6,7 +6,8 @@ What `data` holds, by type (the text and the web app's links are built from it):
     like                                         {"generation_id"}
     comment                                      {"generation_id", "comment_id"} (+ "parent_comment_id": a reply)
     generation_complete, generation_failed       {"generation_id"}
-    style_training_complete, style_training_failed  {"style_id", "style_title"}
+    style_training_complete                      {"style_id", "style_title"} (+ "epoch": the one it draws with)
+    style_training_failed                        {"style_id", "style_title"}
 """
 
 from __future__ import annotations

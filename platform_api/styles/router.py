@@ -1,4 +1,5 @@
-"""Styles (spec §6.5): create with training images, browse, view with training progress, edit, retrain."""
+"""Styles (spec §6.5): create with training images, browse, view with training progress, edit, retrain, cancel a
+training run."""
 
 from __future__ import annotations
 
@@ -108,5 +109,18 @@ async def retrain_style(style_id: ResourceId, request: Request, db: SessionDep, 
     if style.training_status != "failed":
         raise ApiError(errors.CONFLICT, details={"training_status": style.training_status})
     await _start_training(request, db, style)
+    [view] = await service.views(db, [style], user, image_url_for(request))
+    return ok(view)
+
+
+@router.post(
+    "/{style_id}/training/cancel",
+    response_model=Envelope[StyleOut],
+    responses=error_responses(*ARTIST_WRITE, errors.NOT_FOUND, errors.FORBIDDEN, errors.CONFLICT),
+)
+async def cancel_training(style_id: ResourceId, request: Request, db: SessionDep, user: CurrentArtist):
+    """Stop the style's training run: the style is failed ("cancelled by the artist") and can be retrained."""
+    style = await service.owned_style(db, style_id, user)
+    await training.cancel_run(db, style, request.app.state.training_jobs, object_store(request))
     [view] = await service.views(db, [style], user, image_url_for(request))
     return ok(view)

@@ -23,6 +23,8 @@ class StyleUpdate(WriteModel):
     title: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
     generation_cost_tokens: int | None = Field(default=None, ge=1, le=10000)
+    # Which kept epoch of the trained style new generations draw with (`training_scores.epochs[].adapter_kept`).
+    epoch: int | None = Field(default=None, ge=1, le=200)
 
 
 class TrainingProgress(BaseModel):
@@ -46,14 +48,20 @@ class StyleArtist(BaseModel):
 class EpochScore(BaseModel):
     epoch: int
     training_loss: float
-    heldout_loss: float
+    heldout_loss: float | None  # null when nothing could be held out (a style of one image)
+    # The epoch's samples: the same prompts and seeds every epoch.
+    sample_image_urls: list[str]
+    adapter_kept: bool  # whether the artist can choose it
+    in_use: bool  # whether new generations draw with it
 
 
 class TrainingScores(BaseModel):
     """How well the style learned: after each epoch, the denoising loss on images held out of training (lower is
-    better) beside the base model's on the same images (docs/training.md, Quality score)."""
+    better) beside the base model's on the same images (docs/training.md, Quality score), the epoch's samples,
+    and which epochs the artist can choose between."""
 
-    base_heldout_loss: float
+    base_heldout_loss: float | None
+    best_epoch: int
     epochs: list[EpochScore]
 
 

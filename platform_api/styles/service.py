@@ -18,15 +18,14 @@ from db.models import Artist, Artwork, Follow, Style, Tag, TrainingRun, User, ar
 from platform_api import errors
 from platform_api.errors import ApiError
 from platform_api.pagination import PageParams, Slice, paginate_rows
+from platform_api.styles import epochs
 from platform_api.styles.schemas import (
-    EpochScore,
     StyleArtist,
     StyleForm,
     StyleOut,
     StyleSort,
     StyleUpdate,
     TrainingProgress,
-    TrainingScores,
 )
 from platform_api.tagging import count_style_usage, normalize_tag, tag_ids
 from platform_api.users.schemas import ImageUrl
@@ -122,7 +121,7 @@ def _style_rows() -> Select:
     return (
         select(
             Style.id, Style.title, Style.description, Style.generation_cost_tokens, Style.training_status,
-            Style.thumbnail_key, Style.generation_count, Style.created_at, Style.trained_at,
+            Style.thumbnail_key, Style.generation_count, Style.created_at, Style.trained_at, Style.adapter_key,
             Artist.user_id.label("artist_user_id"), Artist.artist_name, User.username,
             func.array(tags.scalar_subquery()).label("tags"),
         )
@@ -185,8 +184,13 @@ async def owned_style(db: AsyncSession, style_id: int, user: User) -> Style:
 
 
 async def update_style(db: AsyncSession, style: Style, changes: StyleUpdate) -> Style:
-    """Title, description and price; the training images and the trigger tag stay as trained."""
-    for field, value in changes.model_dump(exclude_unset=True).items():
+    """Title, description, price and the epoch new generations draw with; the training images and the trigger
+    tag stay as trained."""
+    if changes.epoch is not None:
+        latest_run = await db.scalar(select(TrainingRun).where(TrainingRun.style_id == style.id)
+                                     .order_by(TrainingRun.id.desc()).limit(1))
+        epochs.choose(style, latest_run, changes.epoch)
+    for field, value in changes.model_dump(exclude_unset=True, exclude={"epoch"}).items():
         if value is not None:
             setattr(style, field, value)
     if changes.title:
@@ -259,16 +263,5 @@ def _view(row: Row, owner: _OwnerDetails | None, image_url: ImageUrl, followed: 
         view.sample_image_urls = [image_url(key) for key in samples or []]
         view.training_image_count = owner.training_images
         view.training_error = run.error_message if run is not None and row.training_status == "failed" else None
-        view.training_scores = _scores(run.manifest) if run is not None and run.manifest else None
+        view.training_scores = epochs.scores(run, row.adapter_key, image_url) if run is not None else None
     return view
-
-
-def _scores(manifest: dict) -> TrainingScores | None:
-    """The scores of a finished run's manifest: none for runs trained before scoring, or of one image (nothing
-    could be held out)."""
-    heldout = manifest.get("heldout_loss_per_epoch")
-    if not heldout:
-        return None
-    return TrainingScores(base_heldout_loss=manifest["base_heldout_loss"], epochs=[
-        EpochScore(epoch=epoch, training_loss=loss, heldout_loss=score)
-        for epoch, (loss, score) in enumerate(zip(manifest["loss_per_epoch"], heldout, strict=True), start=1)])

@@ -2,7 +2,8 @@
 reconciler that fails runs whose job died without reporting.
 
 Every transition happens here, under the run's row lock, and only moves forward:
-run pending → submitted → running → succeeded | failed; style pending → training → completed | failed.
+run pending → submitted → running → succeeded | failed | cancelled; style pending → training → completed | failed
+(a cancelled run leaves its style failed, with the reason, so it can be trained again).
 """
 
 from __future__ import annotations
@@ -23,16 +24,20 @@ from core.contracts import (
     TrainingProgressReport,
 )
 from core.settings import Settings
+from core.storage import ObjectStore
 from db.models import Artist, Artwork, Style, Tag, TrainingRun, artwork_tags
 from platform_api import errors
 from platform_api.compute import FINISHED_BAD, TrainingJobs, new_submission_id
 from platform_api.database import after_commit
 from platform_api.errors import ApiError
 from platform_api.notifications.service import notify
+from platform_api.styles import epochs
 
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("pending", "submitted", "running")
+FINISHED = ("succeeded", "failed", "cancelled")
+CANCELLED_REASON = "cancelled by the artist"
 # A job Ray reports as succeeded gets this long for its completion call to arrive.
 COMPLETION_GRACE = timedelta(seconds=60)
 # The request that created a run submits it right after commit; the reconciler picks up what that missed.
@@ -86,6 +91,9 @@ async def _submit(jobs: TrainingJobs, request: TrainingJobRequest, job_id: str,
     async with session_factory() as db, db.begin():
         await db.execute(update(TrainingRun).where(TrainingRun.id == request.run_id, TrainingRun.status == "pending")
                          .values(status="submitted"))
+        status = await db.scalar(select(TrainingRun.status).where(TrainingRun.id == request.run_id))
+    if status == "cancelled":  # cancelled before its job existed, so nothing could stop it then
+        await jobs.stop(job_id)
 
 
 async def _locked_run(db: AsyncSession, run_id: int) -> tuple[TrainingRun, Style]:
@@ -100,7 +108,7 @@ async def _locked_run(db: AsyncSession, run_id: int) -> tuple[TrainingRun, Style
 
 async def record_progress(db: AsyncSession, run_id: int, report: TrainingProgressReport) -> None:
     run, style = await _locked_run(db, run_id)
-    if run.status in ("succeeded", "failed"):
+    if run.status in FINISHED:
         return  # a late report never reopens a finished run
     now = datetime.now(UTC)
     run.status = "running"
@@ -112,17 +120,20 @@ async def record_progress(db: AsyncSession, run_id: int, report: TrainingProgres
 
 async def complete_run(db: AsyncSession, run_id: int, completion: TrainingCompletion) -> None:
     run, style = await _locked_run(db, run_id)
-    if run.status in ("succeeded", "failed"):
+    if run.status in FINISHED:
         return
     expected = storage_keys.training_run(style.id, run.id)
     if not all(key.startswith(expected) for key in (completion.adapter_key, completion.manifest_key,
                                                      *completion.sample_keys)):
         raise ApiError(errors.VALIDATION_ERROR, details={"reason": f"outputs must be under {expected}"})
+    epochs.checked_outputs(expected, completion.manifest)
     now = datetime.now(UTC)
     run.status, run.finished_at = "succeeded", now
     run.manifest = completion.manifest | {"sample_keys": completion.sample_keys, "manifest_key": completion.manifest_key}
     style.training_status, style.adapter_key, style.trained_at = "completed", completion.adapter_key, now
-    await _notify_artist(db, style, "style_training_complete")
+    # Ready with the best epoch; the notification names it, and the artist may choose another.
+    best = completion.manifest.get("best_epoch")
+    await _notify_artist(db, style, "style_training_complete", **({"epoch": best} if best else {}))
 
 
 async def fail_run(db: AsyncSession, run_id: int, reason: str) -> None:
@@ -131,16 +142,38 @@ async def fail_run(db: AsyncSession, run_id: int, reason: str) -> None:
 
 
 async def _fail(db: AsyncSession, run: TrainingRun, style: Style, reason: str) -> None:
-    if run.status in ("succeeded", "failed"):
+    if run.status in FINISHED:
         return
     run.status, run.finished_at, run.error_message = "failed", datetime.now(UTC), reason[:2000]
     style.training_status = "failed"
     await _notify_artist(db, style, "style_training_failed")
 
 
-async def _notify_artist(db: AsyncSession, style: Style, kind: str) -> None:
+async def cancel_run(db: AsyncSession, style: Style, jobs: TrainingJobs, store: ObjectStore) -> None:
+    """Cancel the style's unfinished run (the style row is locked by the caller). Once this commits, its Ray job
+    is stopped (the job then removes its work files) and what it stored so far is deleted."""
+    run = await db.scalar(select(TrainingRun).where(TrainingRun.style_id == style.id,
+                                                    TrainingRun.status.in_(UNFINISHED)).with_for_update())
+    if run is None:
+        raise ApiError(errors.CONFLICT, details={"training_status": style.training_status})
+    run.status, run.finished_at, run.error_message = "cancelled", datetime.now(UTC), CANCELLED_REASON
+    style.training_status = "failed"
+    job_id, prefix = run.submission_id, storage_keys.training_run(style.id, run.id)
+    after_commit(db, lambda: _stop_and_clean(jobs, job_id, store, prefix))
+
+
+async def _stop_and_clean(jobs: TrainingJobs, job_id: str, store: ObjectStore, prefix: str) -> None:
+    try:
+        await jobs.stop(job_id)
+    finally:  # a job that had already ended, or never started, leaves its stored samples all the same
+        for key in await store.list(prefix):
+            await store.delete(key)
+
+
+async def _notify_artist(db: AsyncSession, style: Style, kind: str, **extra) -> None:
     artist_user_id = await db.scalar(select(Artist.user_id).where(Artist.id == style.artist_id))
-    await notify(db, recipient_id=artist_user_id, type=kind, data={"style_id": style.id, "style_title": style.title})
+    await notify(db, recipient_id=artist_user_id, type=kind,
+                 data={"style_id": style.id, "style_title": style.title} | extra)
 
 
 async def reconcile_training_runs(app: FastAPI, db: AsyncSession, *, batch: int = 20) -> int:

@@ -301,6 +301,8 @@ ROWS = [
         ids={"style_id": "style"}, json={"description": "Misty mornings."}),
     Row("POST", f"{V1}/styles/{{style_id}}/retrain",
         artists_only(artist=(409, "CONFLICT"), other_artist=(403, "FORBIDDEN")), ids={"style_id": "style"}),
+    Row("POST", f"{V1}/styles/{{style_id}}/training/cancel",
+        artists_only(artist=(409, "CONFLICT"), other_artist=(403, "FORBIDDEN")), ids={"style_id": "style"}),
     # Generations: the private image is the fan's alone.
     Row("POST", f"{V1}/generations", signed_in(202), json=lambda w: {"style_id": w.ids["style"],
                                                                        "prompt_tags": ["cat"]}),

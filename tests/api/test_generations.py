@@ -44,6 +44,8 @@ def test_a_request_charges_and_queues(client, style, db, database_url):
     assert generation["queue"] == {"position": 1, "estimated_seconds": 10} and generation["progress"] is None
     assert generation["is_public"] is False and 0 <= generation["seed"] < 2**32
     assert db.scalars(select(Generation.prompt)).one() == "ink wash, cat, moon"
+    # What draws it, even if the artist chooses another epoch before it is drawn or while it is retried.
+    assert db.scalars(select(Generation.adapter_key)).one() == style.adapter_key
     assert client.get("/api/v1/tokens/balance").json()["data"]["token_balance"] == 70
     assert asyncio.run(audit_database(database_url)) == []
 
@@ -63,7 +65,7 @@ def test_the_job_carries_the_request_id_to_the_replica(client, style):
                            headers=csrf_headers(client) | {"X-Request-ID": "req-generate-0001"})
     assert response.status_code == 202, response.text
     until(lambda: jobs, 10, "the job sent", interval=0.05)
-    assert [job.request_id for job in jobs] == ["req-generate-0001"]
+    assert [(job.request_id, job.adapter_key) for job in jobs] == [("req-generate-0001", style.adapter_key)]
 
 
 class _Queued:

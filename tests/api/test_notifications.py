@@ -163,6 +163,13 @@ class TestLanguages:
         assert messages.render("style_training_failed", {"style_id": 1}, None, "ko") == "스타일 학습에 실패했습니다."
         assert messages.render("style_training_complete", {}, None, "en") == "Your style is trained and ready to use."
 
+    def test_a_finished_training_names_the_epoch_it_draws_with(self):
+        data = {"style_id": 1, "style_title": "Ink Wash", "epoch": 7}
+        assert messages.render("style_training_complete", data, None, "en") == (
+            "Your style “Ink Wash” is trained and ready to use, drawing with epoch 7, its best. "
+            "You can choose another epoch on the style's page.")
+        assert "가장 좋은 7번째 에폭" in messages.render("style_training_complete", data, None, "ko")
+
 
 class TestReading:
     def test_mark_one_then_all_read(self, client, db, owner_and_fan):

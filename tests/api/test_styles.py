@@ -97,19 +97,57 @@ def test_only_artists_create_styles(client):
     assert_error(_post(client), 403, "ARTIST_ONLY")
 
 
-def test_the_artist_sees_how_well_each_epoch_learned_and_no_one_else_does(client, artist, db):
+def _trained_with_epochs(artist, settings, db) -> tuple[int, str]:
+    """A style whose run completed through the job's callback: three epochs, 2 the best, 1 no longer kept."""
     style_id = _post(artist).json()["data"]["id"]
-    run = db.scalars(select(TrainingRun)).one()
-    run.manifest = {"loss_per_epoch": [0.31, 0.22], "heldout_loss_per_epoch": [0.29, 0.25],
-                    "base_heldout_loss": 0.3, "sample_keys": []}
-    db.execute(update(Style).values(training_status="completed"))
-    db.commit()
+    run_id = db.scalars(select(TrainingRun.id)).one()
+    prefix = f"private/styles/{style_id}/runs/{run_id}/"
+    outputs = [{"epoch": epoch, "samples": [f"samples/epoch-00{epoch}-0.png"],
+                "adapter": None if epoch == 1 else f"epochs/epoch-00{epoch}.safetensors"} for epoch in (1, 2, 3)]
+    manifest = {"loss_per_epoch": [0.31, 0.22, 0.2], "heldout_loss_per_epoch": [0.29, 0.25, 0.27],
+                "base_heldout_loss": 0.3, "best_epoch": 2, "epoch_outputs": outputs}
+    done = {"adapter_key": prefix + "epochs/epoch-002.safetensors", "manifest_key": prefix + "manifest.json",
+            "manifest": manifest, "sample_keys": [prefix + "samples/epoch-002-0.png"]}
+    assert _internal(artist, settings, f"{run_id}/complete", done).status_code == 200
+    return style_id, prefix
+
+
+def _epochs(client, style_id: int) -> list[tuple]:
+    scores = client.get(f"/api/v1/styles/{style_id}").json()["data"]["training_scores"]
+    return [(row["epoch"], row["heldout_loss"], row["adapter_kept"], row["in_use"], len(row["sample_image_urls"]))
+            for row in scores["epochs"]]
+
+
+def test_the_artist_sees_each_epochs_scores_and_samples_and_no_one_else_does(client, artist, settings, db):
+    style_id, _ = _trained_with_epochs(artist, settings, db)
     scores = artist.get(f"/api/v1/styles/{style_id}").json()["data"]["training_scores"]
-    assert scores == {"base_heldout_loss": 0.3, "epochs": [
-        {"epoch": 1, "training_loss": 0.31, "heldout_loss": 0.29},
-        {"epoch": 2, "training_loss": 0.22, "heldout_loss": 0.25}]}
+    assert (scores["base_heldout_loss"], scores["best_epoch"]) == (0.3, 2)
+    assert _epochs(artist, style_id) == [(1, 0.29, False, False, 1), (2, 0.25, True, True, 1), (3, 0.27, True, False, 1)]
+    assert scores["epochs"][1]["training_loss"] == 0.22 and "epoch-002-0.png" in scores["epochs"][1]["sample_image_urls"][0]
+    notification = db.scalars(select(Notification)).one()
+    assert (notification.type, notification.data["epoch"]) == ("style_training_complete", 2)
     artist.cookies.clear()
     assert artist.get(f"/api/v1/styles/{style_id}").json()["data"]["training_scores"] is None
+
+
+def test_the_artist_chooses_a_kept_epoch_for_new_generations(artist, settings, db):
+    style_id, prefix = _trained_with_epochs(artist, settings, db)
+    chosen = artist.patch(f"/api/v1/styles/{style_id}", json={"epoch": 3}, headers=csrf_headers(artist))
+    assert chosen.status_code == 200, chosen.text
+    assert [row["in_use"] for row in chosen.json()["data"]["training_scores"]["epochs"]] == [False, False, True]
+    assert db.scalars(select(Style.adapter_key)).one() == prefix + "epochs/epoch-003.safetensors"
+
+    for epoch, status, code in ((1, 422, "VALIDATION_ERROR"), (9, 422, "VALIDATION_ERROR"), (0, 422, "VALIDATION_ERROR")):
+        assert_error(artist.patch(f"/api/v1/styles/{style_id}", json={"epoch": epoch}, headers=csrf_headers(artist)),
+                     status, code)
+    db.expire_all()
+    assert db.scalars(select(Style.adapter_key)).one() == prefix + "epochs/epoch-003.safetensors"  # unchanged
+
+
+def test_an_untrained_style_has_no_epoch_to_choose(artist, db):
+    style_id = _post(artist).json()["data"]["id"]
+    assert_error(artist.patch(f"/api/v1/styles/{style_id}", json={"epoch": 1}, headers=csrf_headers(artist)),
+                 409, "CONFLICT")
 
 
 def test_only_trained_styles_are_public(client, artist, db):
@@ -167,12 +205,14 @@ def test_the_artist_edits_title_description_and_price(artist, client, db):
                      422, "VALIDATION_ERROR")
 
 
-def test_another_user_cannot_edit_or_retrain(artist, db):
+def test_another_user_cannot_edit_retrain_or_cancel(artist, db):
     style = make_style(db, title="Theirs", training_status="failed")
     db.commit()
     assert_error(artist.patch(f"/api/v1/styles/{style.id}", json={"title": "Mine"}, headers=csrf_headers(artist)),
                  403, "FORBIDDEN")
     assert_error(artist.post(f"/api/v1/styles/{style.id}/retrain", headers=csrf_headers(artist)), 403, "FORBIDDEN")
+    assert_error(artist.post(f"/api/v1/styles/{style.id}/training/cancel", headers=csrf_headers(artist)),
+                 403, "FORBIDDEN")
 
 
 def test_a_failed_style_can_be_retrained(artist, db):
@@ -184,6 +224,18 @@ def test_a_failed_style_can_be_retrained(artist, db):
     again = artist.post(f"/api/v1/styles/{style_id}/retrain", headers=csrf_headers(artist))
     assert again.status_code == 202 and again.json()["data"]["training_status"] == "pending"
     assert db.scalars(select(TrainingRun.attempt).order_by(TrainingRun.id)).all() == [1, 2]
+
+
+def test_only_an_unfinished_run_can_be_cancelled_and_the_style_then_retrains(artist, db):
+    style_id = _post(artist).json()["data"]["id"]
+    cancelled = artist.post(f"/api/v1/styles/{style_id}/training/cancel", headers=csrf_headers(artist))
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["training_status"] == "failed"
+    assert cancelled.json()["data"]["training_error"] == "cancelled by the artist"
+    assert_error(artist.post(f"/api/v1/styles/{style_id}/training/cancel", headers=csrf_headers(artist)),
+                 409, "CONFLICT")
+    assert artist.post(f"/api/v1/styles/{style_id}/retrain", headers=csrf_headers(artist)).status_code == 202
+    assert db.scalars(select(TrainingRun.status).order_by(TrainingRun.id)).all() == ["cancelled", "pending"]
 
 
 def _internal(client, settings, path: str, body: dict, token: str | None = None, source: str = "training-job"):
@@ -220,6 +272,10 @@ def test_a_completion_must_stay_in_its_runs_storage(artist, settings, db):
     run_id = db.scalars(select(TrainingRun.id)).one()
     stray = {"adapter_key": "public/elsewhere.safetensors", "manifest_key": "x", "manifest": {}, "sample_keys": []}
     assert_error(_internal(artist, settings, f"{run_id}/complete", stray), 422, "VALIDATION_ERROR")
+    prefix = f"private/styles/{db.scalars(select(Style.id)).one()}/runs/{run_id}/"
+    escaping = {"adapter_key": prefix + "a.safetensors", "manifest_key": prefix + "m.json", "sample_keys": [],
+                "manifest": {"epoch_outputs": [{"epoch": 1, "samples": [], "adapter": "../../0/a.safetensors"}]}}
+    assert_error(_internal(artist, settings, f"{run_id}/complete", escaping), 422, "VALIDATION_ERROR")
 
 
 def test_internal_endpoints_refuse_anyone_else(artist, settings, db):

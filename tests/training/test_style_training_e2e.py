@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psutil
@@ -20,6 +21,7 @@ from ray import serve
 from ray.job_submission import JobSubmissionClient
 from sqlalchemy import select
 
+from core import storage_keys
 from core.contracts import GENERATION_APP_NAME
 from core.diffusion import Device, load_pipeline
 from core.diffusion.families import family_of_pretrained
@@ -30,7 +32,7 @@ from core.verification import CredentialState, verify_image
 from db.models import Notification, Style, TrainingRun
 from platform_api.app import RECONCILERS, create_app
 from platform_api.background import run_once
-from tests.helpers import finished_generation, tiny_model_of, tiny_training_recipe
+from tests.helpers import finished_generation, tiny_model_of, tiny_training_recipe, until
 from tests.serving.conftest import deploy_generation_app
 from tests.stubs.server import BackgroundServer
 from tests.training.conftest import training_images
@@ -118,9 +120,14 @@ def test_uploaded_images_become_a_trained_style_that_draws(stack, db):
     # One image in ten is held out to score each epoch: nine train, one step each per epoch.
     assert manifest["steps"] == 18 and manifest["images"] == 10 and len(manifest["loss_per_epoch"]) == 2
     assert manifest["heldout_images"] == 1 and len(manifest["heldout_loss_per_epoch"]) == 2
+    # Ready with the best epoch: its adapter is the style's, and the notification names it.
+    best = manifest["best_epoch"]
+    assert best == 1 + manifest["heldout_loss_per_epoch"].index(min(manifest["heldout_loss_per_epoch"]))
+    assert stored.adapter_key == f"{storage_keys.training_run(stored.id, run.id)}epochs/epoch-00{best}.safetensors"
     notification = db.scalars(select(Notification)).one()
     assert (notification.type, notification.data) == ("style_training_complete", {"style_id": stored.id,
-                                                                                  "style_title": "Ink Wash"})
+                                                                                  "style_title": "Ink Wash",
+                                                                                  "epoch": best})
     assert manifest["family"] == family_of_pretrained(settings.diffusion.base_model).name
     _assert_adapter_changes_the_output(settings.diffusion.base_model, adapter, stack_dir=settings.app.data_dir)
     _assert_a_fan_draws_with_it(url, settings, stored.id)
@@ -188,3 +195,49 @@ def test_a_stopped_job_fails_the_style_and_tells_the_artist(stack, ray_dashboard
         assert style["training_status"] == "failed" and "stopped" in style["training_error"]
     db.expire_all()
     assert db.scalars(select(Notification.type)).all() == ["style_training_failed"]
+
+
+def test_an_artist_cancels_training_and_trains_the_style_again(stack, ray_dashboard, db):
+    url, settings = stack
+    settings.diffusion.training = tiny_training_recipe(epochs=200)  # still training when it is cancelled
+    store, jobs = create_object_store(settings.storage), JobSubmissionClient(ray_dashboard)
+
+    def running_run_with_samples() -> TrainingRun | None:
+        db.expire_all()
+        run = db.scalars(select(TrainingRun).where(TrainingRun.status == "running")).one_or_none()
+        return run if run is not None and run.progress.get("sample_keys") else None
+
+    def cancel(api: httpx.Client, headers: dict, style_id: int) -> httpx.Response:
+        return api.post(f"/api/v1/styles/{style_id}/training/cancel", headers=headers)
+
+    with httpx.Client(base_url=url, timeout=30) as api:
+        headers = _artist(api)
+        style_id = _create_style(api, headers, title="Pastel")["id"]
+        run = until(running_run_with_samples, 240, "an epoch's samples")
+        work_dir, stored = Path(settings.ray.job_work_dir) / f"run-{run.id}", storage_keys.training_run(style_id, run.id)
+        assert work_dir.exists() and asyncio.run(store.list(stored))
+
+        cancelled = cancel(api, headers, style_id)
+        assert cancelled.status_code == 200, cancelled.text
+        style = cancelled.json()["data"]
+        assert style["training_status"] == "failed" and style["training_error"] == "cancelled by the artist"
+        assert style["progress"] is None
+        until(lambda: str(jobs.get_job_status(run.submission_id).value) == "STOPPED", 60, "the job to stop")
+        until(lambda: not work_dir.exists(), 60, "the job to remove its work files")
+        assert asyncio.run(store.list(stored)) == []
+        again = cancel(api, headers, style_id)
+        assert again.status_code == 409 and again.json()["error"]["code"] == "CONFLICT"
+        with TestClient(create_app(settings)) as operator:  # a cancelled run is finished: nothing to reconcile
+            reconciler = next(r for r in RECONCILERS if r.name == "training_runs")
+            assert operator.portal.call(run_once, operator.app, reconciler) == 0
+
+        retrained = api.post(f"/api/v1/styles/{style_id}/retrain", headers=headers)
+        assert retrained.status_code == 202 and retrained.json()["data"]["training_status"] == "pending"
+        second = until(running_run_with_samples, 240, "the second run's samples")
+        assert second.id != run.id and cancel(api, headers, style_id).status_code == 200
+        until(lambda: str(jobs.get_job_status(second.submission_id).value) == "STOPPED", 60, "the second job to stop")
+
+    db.expire_all()
+    assert [(r.status, r.error_message) for r in db.scalars(select(TrainingRun).order_by(TrainingRun.id))] == [
+        ("cancelled", "cancelled by the artist")] * 2
+    assert db.scalars(select(Notification.type)).all() == []  # the artist did it: nothing to tell them

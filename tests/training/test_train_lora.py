@@ -148,6 +148,29 @@ def test_a_run_whose_adapter_scores_no_better_than_the_base_model_fails_with_the
     assert not (tmp_path / ADAPTER_FILE).exists()
 
 
+def test_the_best_scoring_epochs_adapters_stay_and_the_run_ends_with_the_best(tiny_model, artworks, tmp_path,
+                                                                             monkeypatch):
+    # The base model's score first, then one per epoch: epoch 2 is best, then 3; 1 and 4 fall out of two kept.
+    scores = iter([0.5, 0.4, 0.3, 0.35, 0.45])
+    monkeypatch.setattr(train, "score", lambda *args: next(scores))
+    recipe = tiny_training_recipe(epochs=4).model_copy(update={"kept_epochs": 2, "require_better_than_base": True})
+    outputs = []
+    manifest = train_lora(_spec(tiny_model, artworks, tmp_path, recipe=recipe), on_epoch_end=outputs.append,
+                          device=CPU)
+
+    adapters = tmp_path / train.EPOCH_ADAPTERS
+    assert [(o.epoch, o.adapter and o.adapter.name, [p.name for p in o.dropped_adapters]) for o in outputs] == [
+        (1, "epoch-001.safetensors", []), (2, "epoch-002.safetensors", []),
+        (3, "epoch-003.safetensors", ["epoch-001.safetensors"]), (4, None, [])]
+    assert all(len(o.samples) == 1 and o.samples[0].exists() for o in outputs)  # every epoch's samples stay
+    assert sorted(path.name for path in adapters.iterdir()) == ["epoch-002.safetensors", "epoch-003.safetensors"]
+    assert manifest.best_epoch == 2 and manifest.samples == ["samples/epoch-002-0.png"]
+    assert (tmp_path / ADAPTER_FILE).read_bytes() == (adapters / "epoch-002.safetensors").read_bytes()
+    assert [(e["epoch"], e["adapter"]) for e in manifest.epoch_outputs] == [
+        (1, None), (2, "epochs/epoch-002.safetensors"), (3, "epochs/epoch-003.safetensors"), (4, None)]
+    assert manifest.epoch_outputs[3]["samples"] == ["samples/epoch-004-0.png"]
+
+
 def test_images_of_different_shapes_train_in_batches_of_one_bucket_each_also_mirrored(tiny_model, tmp_path):
     shapes = [(96, 96), (64, 128), (96, 96), (64, 128), (96, 96)]
     examples = []

@@ -228,8 +228,16 @@ export const Style = z.object({
   training_image_count: z.number().int().nullable().optional(),
   training_error: z.string().nullable().optional(),
   training_scores: z.object({
-    base_heldout_loss: z.number(),
-    epochs: z.array(z.object({ epoch: z.number().int(), training_loss: z.number(), heldout_loss: z.number() })),
+    base_heldout_loss: z.number().nullable(),
+    best_epoch: z.number().int(),
+    epochs: z.array(z.object({
+      epoch: z.number().int(),
+      training_loss: z.number(),
+      heldout_loss: z.number().nullable(),
+      sample_image_urls: z.array(z.string()),
+      adapter_kept: z.boolean(),
+      in_use: z.boolean(),
+    })),
   }).nullable().optional(),
 })
 export const Styles = z.array(Style)

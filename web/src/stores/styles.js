@@ -42,5 +42,9 @@ export const useStylesStore = defineStore('styles', () => {
     return api.post(`/api/v1/styles/${styleId}/retrain`, { schema: Style })
   }
 
-  return { list, get, mine, create, update, retrain }
+  function cancelTraining(styleId) {
+    return api.post(`/api/v1/styles/${styleId}/training/cancel`, { schema: Style })
+  }
+
+  return { list, get, mine, create, update, retrain, cancelTraining }
 })

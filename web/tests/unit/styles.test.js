@@ -63,7 +63,7 @@ describe('upload with progress', () => {
 })
 
 describe('styles store', () => {
-  it('lists, reads, updates and retrains', async () => {
+  it('lists, reads, updates, retrains and cancels training', async () => {
     const fetch = fakeApi({
       ...CSRF,
       'GET /api/v1/styles': page([style()]),
@@ -71,6 +71,7 @@ describe('styles store', () => {
       'GET /api/v1/styles/me': ok([style()]),
       'PATCH /api/v1/styles/9': (r) => ok(style(r.json)),
       'POST /api/v1/styles/9/retrain': ok(style({ training_status: 'pending' })),
+      'POST /api/v1/styles/9/training/cancel': ok(style({ training_status: 'failed' })),
     })
     const styles = useStylesStore()
     await styles.list({ sort: 'popular', tag: 'boats' })
@@ -79,6 +80,7 @@ describe('styles store', () => {
     expect(await styles.mine()).toHaveLength(1)
     expect((await styles.update(9, { description: 'New' })).description).toBe('New')
     expect((await styles.retrain(9)).training_status).toBe('pending')
+    expect((await styles.cancelTraining(9)).training_status).toBe('failed')
   })
 
   it('creates a style: fields, one tag list per image, the files', async () => {
@@ -210,15 +212,44 @@ describe('style page', () => {
     expect(wrapper.get('[data-test="training-status"]').text()).toContain('Waiting to train')
   })
 
-  it('shows its artist how well each epoch learned, beside the base model', async () => {
-    const trained = style({ training_scores: { base_heldout_loss: 0.3012, epochs: [
-      { epoch: 1, training_loss: 0.31, heldout_loss: 0.2914 }, { epoch: 2, training_loss: 0.2222, heldout_loss: 0.28 }] } })
-    fakeApi({ 'GET /api/v1/auth/me': ok(artistUser), 'GET /api/v1/styles/9': ok(trained) })
+  it('lets its artist cancel a training run after a second click', async () => {
+    const training = style({ training_status: 'training', progress: { current_epoch: 2, total_epochs: 10, progress_percent: 20, estimated_seconds: 480, last_updated: 'x' } })
+    const cancelled = style({ training_status: 'failed', training_error: 'cancelled by the artist' })
+    const fetch = fakeApi({ 'GET /api/v1/auth/me': ok(artistUser), ...CSRF, 'GET /api/v1/styles/9': ok(training), 'POST /api/v1/styles/9/training/cancel': ok(cancelled) })
+    const { wrapper } = await mountApp(Host, { url: '/styles/9' })
+    const button = (text) => wrapper.get('[data-test="artist-panel"]').findAll('button').find((b) => b.text() === text)
+    await button('Cancel training').trigger('click')
+    expect(wrapper.get('[data-test="cancel-confirm"]').text()).toContain('Your images stay')
+    await button('Keep training').trigger('click')
+    expect(wrapper.find('[data-test="cancel-confirm"]').exists()).toBe(false)
+    expect(fetch.requests.some((r) => r.method === 'POST')).toBe(false)
+    await button('Cancel training').trigger('click')
+    await button('Stop training').trigger('click')
+    await flushPromises()
+    expect(fetch.requests.filter((r) => r.path === '/api/v1/styles/9/training/cancel')).toHaveLength(1)
+    expect(wrapper.find('[data-test="training-progress"]').exists()).toBe(false)
+    expect(wrapper.get('[data-test="artist-panel"]').text()).toContain('What went wrong: cancelled by the artist')
+    expect(button('Train again')).toBeTruthy()
+  })
+
+  it('shows its artist each epoch’s scores and samples, and switches the epoch in use', async () => {
+    const epochs = (inUse) => [
+      { epoch: 1, training_loss: 0.31, heldout_loss: 0.2914, sample_image_urls: ['/media/e1.png'], adapter_kept: false, in_use: false },
+      { epoch: 2, training_loss: 0.2222, heldout_loss: 0.28, sample_image_urls: ['/media/e2.png'], adapter_kept: true, in_use: inUse === 2 },
+      { epoch: 3, training_loss: 0.2, heldout_loss: null, sample_image_urls: ['/media/e3.png'], adapter_kept: true, in_use: inUse === 3 }]
+    const trained = (inUse) => style({ training_scores: { base_heldout_loss: 0.3012, best_epoch: 2, epochs: epochs(inUse) } })
+    const fetch = fakeApi({ 'GET /api/v1/auth/me': ok(artistUser), ...CSRF, 'GET /api/v1/styles/9': ok(trained(2)), 'PATCH /api/v1/styles/9': ok(trained(3)) })
     const { wrapper } = await mountApp(Host, { url: '/styles/9' })
     const scores = wrapper.get('[data-test="training-scores"]')
     expect(scores.text()).toContain('The base model alone scores 0.301.')
-    expect(scores.findAll('tbody tr').map((row) => row.findAll('td').map((cell) => cell.text()))).toEqual([
-      ['1', '0.310', '0.291'], ['2', '0.222', '0.280']])
+    expect(scores.text()).toContain('epoch 2, the best by this score')
+    const cells = () => scores.findAll('tbody tr').map((row) => row.findAll('td').map((cell) => cell.text()))
+    expect(cells()).toEqual([['1', '0.310', '0.291', '', 'Not kept'], ['2', '0.222', '0.280', '', 'In use'], ['3', '0.200', '—', '', 'Use this epoch']])
+    expect(scores.get('[data-test="epoch-2"] img').attributes('src')).toBe('/media/e2.png')
+    await scores.get('[data-test="epoch-3"] button').trigger('click')
+    await flushPromises()
+    expect(fetch.requests.find((r) => r.method === 'PATCH').json).toEqual({ epoch: 3 })
+    expect(cells().map((row) => row[4])).toEqual(['Not kept', 'Use this epoch', 'In use'])
   })
 
   it('has a not-found state', async () => {
