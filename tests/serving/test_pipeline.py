@@ -78,9 +78,10 @@ def test_each_row_of_a_mixed_batch_is_what_stock_diffusers_draws_with_that_style
 
 def _assert_same_but_for_rounding(image, reference) -> None:
     """Batched matmuls and convolutions round differently from unbatched ones (about 1e-6 before 8-bit
-    quantisation), so a rare pixel may land one level away."""
+    quantisation), so a rare latent may land one level away: the tiny models' VAE paints each latent as an
+    8×8 block, so 64 pixels move together."""
     difference = np.abs(_pixels(image) - _pixels(reference))
-    assert difference.max() <= 1 and (difference > 0).mean() < 0.001, (difference.max(), (difference > 0).mean())
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.02, (difference.max(), (difference > 0).mean())
 
 
 def _draw_together(runner: BatchRunner, rows: list[ImageRequest]) -> list[list]:
