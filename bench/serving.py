@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> list[str]:
             model = f"SD 1.5-shaped (random weights) in {device.dtype} on {device_label(device)}"
         else:
             pipeline = TimedPipeline.load(str(build_tiny_model(root / "tiny")), device)
-            model = f"tiny development model (random weights) on the CPU, {args.threads} torch thread(s)"
+            model = f"tiny development model on the CPU, {args.threads} torch thread(s)"
         rig = Rig(pipeline, root, concurrency=args.concurrency, adapter_rank=args.rank)
         costs = asyncio.run(rig.adapter_costs())
         one_style = [_job(n, 1, args.size, args.steps) for n in range(args.images)]

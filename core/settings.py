@@ -148,7 +148,7 @@ class DiffusionSettings(_Section):
                                       env_nested_delimiter="__")
 
     # A Stable Diffusion 1.x or SDXL base: a diffusers folder, a hub id, or one .safetensors/.ckpt file; or one
-    # of DEVELOPMENT_MODELS (refused in production: they draw noise).
+    # of DEVELOPMENT_MODELS (refused in production: they draw colour fields or noise).
     base_model: str = Field(default=DEVELOPMENT_MODEL, validation_alias="SL_BASE_MODEL")
     precision: Precision = Precision.auto
     inference_steps: int = Field(default=30, ge=1, le=150)
@@ -336,7 +336,7 @@ def unsafe_production_settings(settings: Settings) -> list[str]:
     if _is_weak_secret(provenance.watermark_key, DEV_WATERMARK_KEY):
         problems.append("SL_PROVENANCE_WATERMARK_KEY must be set to a random value of at least 32 characters")
     if settings.diffusion.base_model in DEVELOPMENT_MODELS:
-        problems.append("SL_BASE_MODEL must name a Stable Diffusion base model, not the random-weight "
+        problems.append("SL_BASE_MODEL must name a Stable Diffusion base model, not the "
                         f"{settings.diffusion.base_model} model of development")
     metrics_token = settings.observability.metrics_token
     if metrics_token is not None and len(metrics_token) < 32:

@@ -70,8 +70,12 @@ def artwork(style_id: int, extension: str) -> ArtworkKeys:
 
 
 def training_run(style_id: int, run_id: int) -> str:
-    """The private prefix a training run writes its adapter and manifest under."""
+    """The private prefix a training run writes its adapters, samples and manifest under."""
     return f"{PRIVATE}styles/{style_id}/runs/{run_id}/"
+
+
+# The folder of a run's per-epoch adapters, under its output dir and its prefix alike.
+EPOCH_ADAPTERS = "epochs"
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
-    """The tiny SD 1.x-shaped model (random weights), built once per session."""
+    """The tiny SD 1.x-shaped model (core.diffusion.development), copied once per session."""
     from core.diffusion import build_tiny_model
 
     return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny"))
@@ -148,7 +148,7 @@ def tiny_model(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_xl_model(tmp_path_factory) -> str:
-    """The tiny SDXL-shaped model (random weights), built once per session."""
+    """The tiny SDXL-shaped model (core.diffusion.development), copied once per session."""
     from core.diffusion import build_tiny_model
 
     return str(build_tiny_model(tmp_path_factory.mktemp("models") / "tiny-xl", family="sdxl"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from core.contracts import TrainingJobRequest
 from core.diffusion import Device, resolve_base_model
 from core.settings import Settings
 from core.storage import create_object_store
-from training_jobs.job import ApiReporter, run_training_job, work_dir_for
+from training_jobs.job import ApiReporter, discard_outputs, run_training_job, work_dir_for
 from training_jobs.train import TrainingStopped
 
 
@@ -35,14 +34,16 @@ def main() -> int:
     settings = Settings()
     reporter = ApiReporter(request, settings.auth.internal_api_token)
     work_dir = work_dir_for(request, os.environ.get("SL_TRAINING_WORK_DIR"))
+    store = create_object_store(settings.storage)
     signal.signal(signal.SIGTERM, _stopped)
     try:
-        run_training_job(request, create_object_store(settings.storage), reporter, work_dir,
-                         Device.best(settings.diffusion.precision))
+        run_training_job(request, store, reporter, work_dir, Device.best(settings.diffusion.precision))
     except TrainingStopped:
-        # Ray stops a job when its run is cancelled, or at an operator's word: the run is over either way (the
-        # API or the reconciler records why) and nothing resumes from its checkpoints.
-        shutil.rmtree(work_dir, ignore_errors=True)
+        # Ray stops a job when its run is cancelled, or at an operator's word; the API answers a cancelled run's
+        # report with 409. The run is over either way (the API or the reconciler records why) and nothing
+        # resumes from its checkpoints. Deleted here, after this job's last upload, nothing is left behind.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second stop must not cut the clean-up short
+        discard_outputs(store, request, work_dir)
         return 1
     except Exception as exc:
         traceback.print_exc()

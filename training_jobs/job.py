@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,9 +21,11 @@ import httpx
 from core.contracts import TrainingCompletion, TrainingFailure, TrainingJobRequest, TrainingProgressReport
 from core.diffusion import Device
 from core.storage import ObjectStore
+from core.storage_keys import EPOCH_ADAPTERS
 from training_jobs.train import (
     MANIFEST_FILE,
     EpochOutput,
+    Manifest,
     Progress,
     TrainingExample,
     TrainingSpec,
@@ -37,7 +40,8 @@ REPORT_EVERY_SECONDS = 10.0
 
 
 class ApiReporter:
-    """Posts progress (throttled) and the outcome to the API; a failed report is logged, never fatal."""
+    """Posts progress (throttled) and the outcome to the API; a failed report is logged, never fatal. The API
+    answers a progress report of a cancelled run with 409: `cancelled` then stops training."""
 
     def __init__(self, request: TrainingJobRequest, token: str, *, client: httpx.Client | None = None):
         self.base = f"{request.callback_url.rstrip('/')}/api/v1/internal/training-runs/{request.run_id}"
@@ -46,34 +50,39 @@ class ApiReporter:
         })
         self._last_sent = 0.0
         self._lock = threading.Lock()
+        self.cancelled = False
 
-    def _post(self, path: str, message) -> bool:
+    def _post(self, path: str, message) -> httpx.Response | None:
         for attempt in range(3):
             try:
                 response = self.http.post(f"{self.base}/{path}", json=message.model_dump())
                 if response.status_code < 500:
-                    return response.is_success
+                    return response
             except httpx.HTTPError as exc:
                 log.warning("report failed", extra={"path": path, "error": repr(exc)})
             time.sleep(1 + attempt * 2)
-        return False
+        return None
 
     def progress(self, progress: Progress, sample_keys: list[str] | None = None, *, force: bool = False) -> None:
         with self._lock:
             if not force and time.monotonic() - self._last_sent < REPORT_EVERY_SECONDS:
                 return
             self._last_sent = time.monotonic()
-        self._post("progress", TrainingProgressReport(
+        response = self._post("progress", TrainingProgressReport(
             current_epoch=progress.epoch,
             total_epochs=progress.total_epochs, progress_percent=progress.percent,
             estimated_seconds=progress.eta_seconds, sample_keys=sample_keys or [],
         ))
+        if response is not None and response.status_code == httpx.codes.CONFLICT:
+            self.cancelled = True
 
     def complete(self, completion: TrainingCompletion) -> bool:
-        return self._post("complete", completion)
+        response = self._post("complete", completion)
+        return response is not None and response.is_success
 
     def fail(self, reason: str) -> bool:
-        return self._post("fail", TrainingFailure(reason=reason[:2000]))
+        response = self._post("fail", TrainingFailure(reason=reason[:2000]))
+        return response is not None and response.is_success
 
 
 def _upload(store: ObjectStore, key: str, path: Path, content_type: str) -> str:
@@ -83,7 +92,8 @@ def _upload(store: ObjectStore, key: str, path: Path, content_type: str) -> str:
 
 def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: ApiReporter, work_dir: Path,
                      device: Device | None = None) -> None:
-    """Train and publish one run. The work dir keeps checkpoints, so a retry on this node resumes."""
+    """Train and publish one run. The work dir keeps checkpoints, so a job started again for this run on this
+    node resumes (a stopped one deletes it: __main__)."""
     images_dir = work_dir / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     examples = []
@@ -113,7 +123,9 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
         if last_progress:
             reporter.progress(last_progress[0], keys, force=True)
 
-    manifest = train_lora(spec, on_progress=on_progress, on_epoch_end=on_epoch_end, device=device)
+    manifest = train_lora(spec, on_progress=on_progress, on_epoch_end=on_epoch_end,
+                          should_stop=lambda: reporter.cancelled, device=device)
+    _store_kept_outputs(store, spec.output_dir, manifest, key)
     manifest_key = _upload(store, key(spec.output_dir / MANIFEST_FILE), spec.output_dir / MANIFEST_FILE,
                            "application/json")
     reported = reporter.complete(TrainingCompletion(
@@ -122,6 +134,30 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
     ))
     if reported:
         shutil.rmtree(work_dir, ignore_errors=True)  # everything worth keeping is in storage now
+
+
+def _store_kept_outputs(store: ObjectStore, output_dir: Path, manifest: Manifest,
+                        key: Callable[[Path], str]) -> None:
+    """Every kept adapter and every sample in storage, and no other adapter. Epoch by epoch the job stores
+    them as it goes, but a run resumed after a crash between an epoch's checkpoint and its uploads would miss
+    that epoch's: what is already stored is not sent again."""
+    wanted = {}
+    for output in manifest.epoch_outputs:
+        for relative in [*output["samples"], *([output["adapter"]] if output["adapter"] else [])]:
+            wanted[key(output_dir / relative)] = output_dir / relative
+    for object_key, path in wanted.items():
+        if asyncio.run(store.head(object_key)) is None:
+            _upload(store, object_key, path, "image/png" if path.suffix == ".png" else "application/octet-stream")
+    adapters = key(output_dir / EPOCH_ADAPTERS) + "/"
+    for stray in set(asyncio.run(store.list(adapters))) - set(wanted):
+        asyncio.run(store.delete(stray))
+
+
+def discard_outputs(store: ObjectStore, request: TrainingJobRequest, work_dir: Path) -> None:
+    """A stopped run's files: its work dir (the artist's images, checkpoints) and all it stored."""
+    shutil.rmtree(work_dir, ignore_errors=True)
+    for stored in asyncio.run(store.list(request.output_prefix)):
+        asyncio.run(store.delete(stored))
 
 
 def work_dir_for(request: TrainingJobRequest, root: str | None) -> Path:

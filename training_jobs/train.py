@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from core.diffusion import Device, load_pipeline, training_scheduler
 from core.diffusion.families import SDXL, family_of_pipeline, native_side
 from core.diffusion.lora import BaseIdentity, lora_config, write_adapter
+from core.storage_keys import EPOCH_ADAPTERS
 from core.training_recipe import TrainingRecipe
 from training_jobs.images import bucket_crop, buckets
 from training_jobs.objective import noise_prediction_loss, score
@@ -38,7 +39,7 @@ from training_jobs.objective import noise_prediction_loss, score
 ADAPTER_FILE = "pytorch_lora_weights.safetensors"
 MANIFEST_FILE = "manifest.json"
 _CHECKPOINT_PREFIX = "epoch-"
-EPOCH_ADAPTERS = "epochs"  # the kept epochs' adapters, under the output dir
+_CHECKPOINT_FORMAT = 2  # raise it when a checkpoint no longer carries what a resumed run needs
 SAMPLES = "samples"
 
 
@@ -122,7 +123,8 @@ class Manifest:
     heldout_loss_per_epoch: list[float]
     base_heldout_loss: float | None
     samples: list[str]  # the best epoch's
-    # The epoch whose adapter is `adapter_file`: the lowest held-out loss (the last one without held-out images).
+    # The epoch whose adapter is `adapter_file` (what the run ends with; its artist may choose another kept one):
+    # the lowest held-out loss (the last one without held-out images).
     best_epoch: int
     # Per epoch: its number, its samples and its adapter (null once dropped), relative to the output dir.
     epoch_outputs: list[dict]
@@ -305,8 +307,8 @@ class _Trainer:
         directory.mkdir(parents=True, exist_ok=True)
         save_file(self.lora_state(), directory / "lora.safetensors")
         # Written last: a checkpoint counts only once its state file exists.
-        torch.save({"epoch": epoch, **asdict(history), "optimizer": self.optimizer.state_dict()},
-                   directory / "state.pt")
+        torch.save({"epoch": epoch, **asdict(history), "optimizer": self.optimizer.state_dict(),
+                    "format": _CHECKPOINT_FORMAT}, directory / "state.pt")
         prune_checkpoints(self.spec.checkpoint_dir, self.spec.keep_checkpoints)
 
     def resume(self) -> tuple[int, _History]:
@@ -315,7 +317,7 @@ class _Trainer:
             return 0, _History()
         latest = found[-1]
         state = torch.load(latest / "state.pt", weights_only=True)
-        if "heldout" not in state:  # written before runs were scored (and split): train afresh
+        if state.get("format") != _CHECKPOINT_FORMAT:  # written before scores or epoch adapters: train afresh
             prune_checkpoints(self.spec.checkpoint_dir, 0)
             return 0, _History()
         set_peft_model_state_dict(self.unet, load_file(latest / "lora.safetensors"))
@@ -436,7 +438,7 @@ def train_lora(
         family=trainer.family.name,
         base_architecture=trainer.base.architecture,
         trigger_tag=spec.trigger_tag,
-        adapter_file=adapter.name,
+        adapter_file=relative(epoch_adapter(spec.output_dir, best)),
         adapter_sha256=hashlib.sha256(data).hexdigest(),
         adapter_bytes=len(data),
         rank=trainer.recipe.rank,

@@ -2,7 +2,8 @@
 that imports torch and diffusers (the API never imports it).
 
 `SL_BASE_MODEL` names an SD 1.x or SDXL base: a diffusers folder, a hub id, or one `.safetensors`/`.ckpt` file
-(`single_file`), or a random-weight development model (`development`). `families` owns what differs between
+(`single_file`), or a development model (`development`: tiny models that draw colour fields, full-size shapes
+with random weights). `families` owns what differs between
 SD 1.x and SDXL; `lora` the style adapter file.
 """
 

@@ -107,14 +107,15 @@ _TINY_BUILDERS = {"sd1": _tiny_sd1, "sdxl": _tiny_sdxl}
 
 
 # Part of the cache key: raise it when what a build makes changes.
-_BUILD_VERSION = 2
+_BUILD_VERSION = 3
 
 
 def build_tiny_model(directory: Path, *, family: str = "sd1", seed: int = 0) -> Path:
     """Write a tiny pipeline of `family` to `directory`, loadable offline like a real one. The build (a minute,
     mostly its base training) is done once per machine and copied from the cache after."""
     cached = _cache_dir() / f"tiny-{family}-{seed}-v{_BUILD_VERSION}-torch{torch.__version__}"
-    if not (cached / _MARKER).exists():
+    if not _current(cached):
+        shutil.rmtree(cached, ignore_errors=True)  # left by an older build
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cached.parent) as scratch:
             built = _build(Path(scratch) / "model", family, seed)
@@ -129,7 +130,7 @@ def _build(directory: Path, family: str, seed: int) -> Path:
     pipeline = _TINY_BUILDERS[family]()
     train_tiny_base(pipeline, seed)
     pipeline.save_pretrained(directory)
-    (directory / _MARKER).write_text(json.dumps({"family": family, "seed": seed}))
+    (directory / _MARKER).write_text(json.dumps({"family": family, "seed": seed, "build": _BUILD_VERSION}))
     return directory
 
 
@@ -138,11 +139,18 @@ def _cache_dir() -> Path:
 
 
 def tiny_model_folder(name: str, models_dir: Path) -> Path:
-    """The folder of the tiny model `name`, built under `models_dir` the first time."""
+    """The folder of the tiny model `name`, built under `models_dir` the first time and again when the build
+    has changed since."""
     directory = models_dir / name
-    if not (directory / _MARKER).exists():
+    if not _current(directory):
+        shutil.rmtree(directory, ignore_errors=True)
         build_tiny_model(directory, family=TINY_MODELS[name])
     return directory
+
+
+def _current(directory: Path) -> bool:
+    marker = directory / _MARKER
+    return marker.exists() and json.loads(marker.read_text()).get("build") == _BUILD_VERSION
 
 
 def is_development_model(model: str) -> bool:

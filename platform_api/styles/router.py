@@ -89,7 +89,7 @@ async def get_style(style_id: ResourceId, request: Request, db: SessionDep, user
 @router.patch(
     "/{style_id}",
     response_model=Envelope[StyleOut],
-    responses=error_responses(*ARTIST_WRITE, errors.NOT_FOUND, errors.FORBIDDEN),
+    responses=error_responses(*ARTIST_WRITE, errors.NOT_FOUND, errors.FORBIDDEN, errors.CONFLICT),
 )
 async def update_style(style_id: ResourceId, body: StyleUpdate, request: Request, db: SessionDep, user: CurrentArtist):
     style = await service.update_style(db, await service.owned_style(db, style_id, user), body)

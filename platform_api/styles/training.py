@@ -97,17 +97,20 @@ async def _submit(jobs: TrainingJobs, request: TrainingJobRequest, job_id: str,
 
 
 async def _locked_run(db: AsyncSession, run_id: int) -> tuple[TrainingRun, Style]:
-    row = (await db.execute(
-        select(TrainingRun, Style).join(Style, Style.id == TrainingRun.style_id)
-        .where(TrainingRun.id == run_id).with_for_update()
-    )).first()
-    if row is None:
+    """The run and its style, locked style first: the order an artist's cancel locks them in, so a job's report
+    and a cancel never deadlock."""
+    style = await db.scalar(select(Style).where(Style.id == select(TrainingRun.style_id)
+                                                .where(TrainingRun.id == run_id).scalar_subquery()).with_for_update())
+    if style is None:
         raise ApiError(errors.NOT_FOUND)
-    return row.TrainingRun, row.Style
+    run = await db.scalar(select(TrainingRun).where(TrainingRun.id == run_id).with_for_update())
+    return run, style
 
 
 async def record_progress(db: AsyncSession, run_id: int, report: TrainingProgressReport) -> None:
     run, style = await _locked_run(db, run_id)
+    if run.status == "cancelled":  # the job stops on this answer, should Ray's stop not have reached it
+        raise ApiError(errors.CONFLICT, details={"reason": CANCELLED_REASON})
     if run.status in FINISHED:
         return  # a late report never reopens a finished run
     now = datetime.now(UTC)
@@ -136,17 +139,20 @@ async def complete_run(db: AsyncSession, run_id: int, completion: TrainingComple
     await _notify_artist(db, style, "style_training_complete", **({"epoch": best} if best else {}))
 
 
-async def fail_run(db: AsyncSession, run_id: int, reason: str) -> None:
+async def fail_run(db: AsyncSession, run_id: int, reason: str, store: ObjectStore) -> None:
     run, style = await _locked_run(db, run_id)
-    await _fail(db, run, style, reason)
+    await _fail(db, run, style, reason, store)
 
 
-async def _fail(db: AsyncSession, run: TrainingRun, style: Style, reason: str) -> None:
+async def _fail(db: AsyncSession, run: TrainingRun, style: Style, reason: str, store: ObjectStore) -> None:
     if run.status in FINISHED:
         return
     run.status, run.finished_at, run.error_message = "failed", datetime.now(UTC), reason[:2000]
     style.training_status = "failed"
     await _notify_artist(db, style, "style_training_failed")
+    # Its epochs' adapters (up to about 90 MB each) serve nothing now; the samples stay for the artist to see.
+    adapters = f"{storage_keys.training_run(style.id, run.id)}{storage_keys.EPOCH_ADAPTERS}/"
+    after_commit(db, lambda: _delete_under(store, adapters))
 
 
 async def cancel_run(db: AsyncSession, style: Style, jobs: TrainingJobs, store: ObjectStore) -> None:
@@ -163,11 +169,16 @@ async def cancel_run(db: AsyncSession, style: Style, jobs: TrainingJobs, store: 
 
 
 async def _stop_and_clean(jobs: TrainingJobs, job_id: str, store: ObjectStore, prefix: str) -> None:
+    """A stopped job deletes what it stored itself (after its last upload); this covers one already gone."""
     try:
         await jobs.stop(job_id)
-    finally:  # a job that had already ended, or never started, leaves its stored samples all the same
-        for key in await store.list(prefix):
-            await store.delete(key)
+    finally:
+        await _delete_under(store, prefix)
+
+
+async def _delete_under(store: ObjectStore, prefix: str) -> None:
+    for key in await store.list(prefix):
+        await store.delete(key)
 
 
 async def _notify_artist(db: AsyncSession, style: Style, kind: str, **extra) -> None:
@@ -181,11 +192,13 @@ async def reconcile_training_runs(app: FastAPI, db: AsyncSession, *, batch: int 
     finished without reporting. Safe in every API process (SKIP LOCKED)."""
     jobs: TrainingJobs = app.state.training_jobs
     settings: Settings = app.state.settings
+    store: ObjectStore = app.state.object_store
     now = datetime.now(UTC)
     rows = (await db.execute(
         select(TrainingRun, Style).join(Style, Style.id == TrainingRun.style_id)
         .where(TrainingRun.status.in_(UNFINISHED)).order_by(TrainingRun.id).limit(batch)
-        .with_for_update(of=TrainingRun, skip_locked=True)
+        # Both rows, skipping any a cancel or a job's report holds: never waiting, so never a deadlock.
+        .with_for_update(of=(TrainingRun, Style), skip_locked=True)
     )).all()
     for run, style in rows:
         if run.status == "pending":
@@ -195,9 +208,9 @@ async def reconcile_training_runs(app: FastAPI, db: AsyncSession, *, batch: int 
             continue
         status = await jobs.status(run.submission_id)
         if status is None:
-            await _fail(db, run, style, "the training job vanished from the cluster")
+            await _fail(db, run, style, "the training job vanished from the cluster", store)
         elif status in FINISHED_BAD:
-            await _fail(db, run, style, f"the training job ended {status.lower()}")
+            await _fail(db, run, style, f"the training job ended {status.lower()}", store)
         elif status == "SUCCEEDED" and run.updated_at < now - COMPLETION_GRACE:
-            await _fail(db, run, style, "the training job finished without reporting its adapter")
+            await _fail(db, run, style, "the training job finished without reporting its adapter", store)
     return len(rows)

@@ -122,8 +122,10 @@ def test_the_artist_sees_each_epochs_scores_and_samples_and_no_one_else_does(cli
     style_id, _ = _trained_with_epochs(artist, settings, db)
     scores = artist.get(f"/api/v1/styles/{style_id}").json()["data"]["training_scores"]
     assert (scores["base_heldout_loss"], scores["best_epoch"]) == (0.3, 2)
-    assert _epochs(artist, style_id) == [(1, 0.29, False, False, 1), (2, 0.25, True, True, 1), (3, 0.27, True, False, 1)]
-    assert scores["epochs"][1]["training_loss"] == 0.22 and "epoch-002-0.png" in scores["epochs"][1]["sample_image_urls"][0]
+    assert _epochs(artist, style_id) == [
+        (1, 0.29, False, False, 1), (2, 0.25, True, True, 1), (3, 0.27, True, False, 1)]
+    second = scores["epochs"][1]
+    assert second["training_loss"] == 0.22 and "epoch-002-0.png" in second["sample_image_urls"][0]
     notification = db.scalars(select(Notification)).one()
     assert (notification.type, notification.data["epoch"]) == ("style_training_complete", 2)
     artist.cookies.clear()
@@ -137,9 +139,9 @@ def test_the_artist_chooses_a_kept_epoch_for_new_generations(artist, settings, d
     assert [row["in_use"] for row in chosen.json()["data"]["training_scores"]["epochs"]] == [False, False, True]
     assert db.scalars(select(Style.adapter_key)).one() == prefix + "epochs/epoch-003.safetensors"
 
-    for epoch, status, code in ((1, 422, "VALIDATION_ERROR"), (9, 422, "VALIDATION_ERROR"), (0, 422, "VALIDATION_ERROR")):
+    for epoch in (1, 9, 0):  # dropped, never trained, no epoch at all
         assert_error(artist.patch(f"/api/v1/styles/{style_id}", json={"epoch": epoch}, headers=csrf_headers(artist)),
-                     status, code)
+                     422, "VALIDATION_ERROR")
     db.expire_all()
     assert db.scalars(select(Style.adapter_key)).one() == prefix + "epochs/epoch-003.safetensors"  # unchanged
 
@@ -226,14 +228,22 @@ def test_a_failed_style_can_be_retrained(artist, db):
     assert db.scalars(select(TrainingRun.attempt).order_by(TrainingRun.id)).all() == [1, 2]
 
 
-def test_only_an_unfinished_run_can_be_cancelled_and_the_style_then_retrains(artist, db):
+def test_only_an_unfinished_run_can_be_cancelled_and_the_style_then_retrains(artist, settings, db):
     style_id = _post(artist).json()["data"]["id"]
+    run_id = db.scalars(select(TrainingRun.id)).one()
     cancelled = artist.post(f"/api/v1/styles/{style_id}/training/cancel", headers=csrf_headers(artist))
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["data"]["training_status"] == "failed"
     assert cancelled.json()["data"]["training_error"] == "cancelled by the artist"
     assert_error(artist.post(f"/api/v1/styles/{style_id}/training/cancel", headers=csrf_headers(artist)),
                  409, "CONFLICT")
+    # The job, should Ray's stop not reach it, is told on its next report; its late outcome changes nothing.
+    assert_error(_internal(artist, settings, f"{run_id}/progress", PROGRESS), 409, "CONFLICT")
+    prefix = f"private/styles/{style_id}/runs/{run_id}/"
+    late = {"adapter_key": prefix + "a.safetensors", "manifest_key": prefix + "m.json", "manifest": {},
+            "sample_keys": []}
+    assert _internal(artist, settings, f"{run_id}/complete", late).status_code == 200
+    assert artist.get(f"/api/v1/styles/{style_id}").json()["data"]["training_status"] == "failed"
     assert artist.post(f"/api/v1/styles/{style_id}/retrain", headers=csrf_headers(artist)).status_code == 202
     assert db.scalars(select(TrainingRun.status).order_by(TrainingRun.id)).all() == ["cancelled", "pending"]
 
@@ -273,9 +283,14 @@ def test_a_completion_must_stay_in_its_runs_storage(artist, settings, db):
     stray = {"adapter_key": "public/elsewhere.safetensors", "manifest_key": "x", "manifest": {}, "sample_keys": []}
     assert_error(_internal(artist, settings, f"{run_id}/complete", stray), 422, "VALIDATION_ERROR")
     prefix = f"private/styles/{db.scalars(select(Style.id)).one()}/runs/{run_id}/"
-    escaping = {"adapter_key": prefix + "a.safetensors", "manifest_key": prefix + "m.json", "sample_keys": [],
-                "manifest": {"epoch_outputs": [{"epoch": 1, "samples": [], "adapter": "../../0/a.safetensors"}]}}
-    assert_error(_internal(artist, settings, f"{run_id}/complete", escaping), 422, "VALIDATION_ERROR")
+    scores = {"loss_per_epoch": [0.3], "heldout_loss_per_epoch": [0.2], "base_heldout_loss": 0.3, "best_epoch": 1}
+    for outputs in ([{"epoch": 1, "samples": [], "adapter": "../../0/a.safetensors"}],  # out of the run's prefix
+                    [{"epoch": 1, "samples": ["./x.png"], "adapter": None}],  # not a key of ours
+                    [{"epoch": 1, "samples": "x.png"}]):  # not what a job writes
+        body = {"adapter_key": prefix + "a.safetensors", "manifest_key": prefix + "m.json", "sample_keys": [],
+                "manifest": scores | {"epoch_outputs": outputs}}
+        assert_error(_internal(artist, settings, f"{run_id}/complete", body), 422, "VALIDATION_ERROR")
+    assert db.scalars(select(TrainingRun.status)).one() == "pending"
 
 
 def test_internal_endpoints_refuse_anyone_else(artist, settings, db):

@@ -99,6 +99,23 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(tiny_model, artworks, tm
     assert manifest.resumed_from_epoch == 1
     assert [p.step for p in resumed] == [3, 4] and resumed[0].steps_this_run == 1
     assert len(manifest.loss_per_epoch) == 2
+    # The first attempt's epoch stays with the resumed one's.
+    assert [(e["epoch"], e["adapter"]) for e in manifest.epoch_outputs] == [
+        (1, "epochs/epoch-001.safetensors"), (2, "epochs/epoch-002.safetensors")]
+
+
+def test_a_checkpoint_of_an_older_format_is_dropped_and_the_run_trains_afresh(tiny_model, artworks, tmp_path):
+    with pytest.raises(TrainingStopped):
+        train_lora(_spec(tiny_model, artworks, tmp_path), should_stop=lambda: bool(checkpoints(
+            tmp_path / "checkpoints")), device=CPU)
+    state_file = tmp_path / "checkpoints" / "epoch-1" / "state.pt"
+    state = torch.load(state_file, weights_only=True)
+    del state["format"]  # as written before each epoch kept its adapter
+    torch.save(state, state_file)
+
+    steps = []
+    manifest = train_lora(_spec(tiny_model, artworks, tmp_path), on_progress=steps.append, device=CPU)
+    assert manifest.resumed_from_epoch == 0 and [p.step for p in steps] == [1, 2, 3, 4]
 
 
 def test_old_checkpoints_are_pruned(tmp_path):
@@ -145,7 +162,9 @@ def test_a_run_whose_adapter_scores_no_better_than_the_base_model_fails_with_the
     recipe = tiny_training_recipe().model_copy(update={"require_better_than_base": True})
     with pytest.raises(TrainingNotBetter, match=r"no better than the base model .*\(loss 0.2500, base model 0.2500\)"):
         train_lora(_spec(tiny_model, artworks, tmp_path, recipe=recipe), device=CPU)
-    assert not (tmp_path / ADAPTER_FILE).exists()
+    assert not (tmp_path / ADAPTER_FILE).exists() and not (tmp_path / MANIFEST_FILE).exists()
+    # The same run passes with the rule off: the rule, not something else, refused it.
+    assert train_lora(_spec(tiny_model, artworks, tmp_path / "off"), device=CPU).best_epoch == 2
 
 
 def test_the_best_scoring_epochs_adapters_stay_and_the_run_ends_with_the_best(tiny_model, artworks, tmp_path,
