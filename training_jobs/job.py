@@ -125,7 +125,8 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
 
     manifest = train_lora(spec, on_progress=on_progress, on_epoch_end=on_epoch_end,
                           should_stop=lambda: reporter.cancelled, device=device)
-    _store_kept_outputs(store, spec.output_dir, manifest, key)
+    if manifest.resumed_from_epoch:  # an uninterrupted run stored each epoch's outputs as it went
+        _store_kept_outputs(store, spec.output_dir, manifest, key)
     manifest_key = _upload(store, key(spec.output_dir / MANIFEST_FILE), spec.output_dir / MANIFEST_FILE,
                            "application/json")
     reported = reporter.complete(TrainingCompletion(
@@ -138,9 +139,9 @@ def run_training_job(request: TrainingJobRequest, store: ObjectStore, reporter: 
 
 def _store_kept_outputs(store: ObjectStore, output_dir: Path, manifest: Manifest,
                         key: Callable[[Path], str]) -> None:
-    """Every kept adapter and every sample in storage, and no other adapter. Epoch by epoch the job stores
-    them as it goes, but a run resumed after a crash between an epoch's checkpoint and its uploads would miss
-    that epoch's: what is already stored is not sent again."""
+    """Every kept adapter and every sample in storage, and no other adapter, for a resumed run: one that
+    crashed between an epoch's checkpoint and its uploads missed that epoch's. What is stored is not sent
+    again."""
     wanted = {}
     for output in manifest.epoch_outputs:
         for relative in [*output["samples"], *([output["adapter"]] if output["adapter"] else [])]:
